@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Starts and stops the local AWS emulators used by the tests, bound to 127.0.0.1 only.
+#   MiniStack  on 127.0.0.1:${MINISTACK_PORT:-4566}  (DynamoDB + Streams, S3, SES v2, Scheduler, Step Functions, KMS, Lambda, API Gateway)
+#   moto       on 127.0.0.1:${MOTO_PORT:-5055}       (S3 per-version Object Lock and SES raw MIME read-back)
+# Usage: scripts/emulators.sh up|down|status|reset
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+state="$root/.cache/emulators"
+venv="$root/.cache/venv"
+ministack_port=${MINISTACK_PORT:-4566}
+moto_port=${MOTO_PORT:-5055}
+mkdir -p "$state"
+
+ensure_venv() {
+  local stamp="$venv/.requirements"
+  if [ -x "$venv/bin/python" ] && cmp -s "$root/scripts/emulator-requirements.txt" "$stamp"; then
+    return
+  fi
+  echo "emulators: installing pinned emulators into $venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/scripts/emulator-requirements.txt"
+  cp "$root/scripts/emulator-requirements.txt" "$stamp"
+}
+
+wait_for() { # name url seconds
+  local name=$1 url=$2 deadline=$((SECONDS + $3))
+  until curl -fsS -o /dev/null "$url" 2>/dev/null; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "emulators: $name did not become healthy at $url; log follows" >&2
+      tail -n 40 "$state/$name.log" >&2 || true
+      return 1
+    fi
+    sleep 0.3
+  done
+}
+
+running() { [ -f "$state/$1.pid" ] && kill -0 "$(cat "$state/$1.pid")" 2>/dev/null; }
+
+start_ministack() {
+  running ministack && return
+  (cd "$state" && BIND_HOST=127.0.0.1 GATEWAY_PORT=$ministack_port MINISTACK_HOST=127.0.0.1 \
+    S3_DATA_DIR="$state/ministack-s3" LOG_LEVEL=WARNING \
+    setsid "$venv/bin/ministack" >"$state/ministack.log" 2>&1 & echo $! >"$state/ministack.pid")
+  wait_for ministack "http://127.0.0.1:$ministack_port/_ministack/health" 60
+}
+
+start_moto() {
+  running moto && return
+  (cd "$state" && setsid "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" \
+    >"$state/moto.log" 2>&1 & echo $! >"$state/moto.pid")
+  wait_for moto "http://127.0.0.1:$moto_port/moto-api/data.json" 60
+}
+
+stop() {
+  local name=$1
+  if running "$name"; then
+    kill -- "-$(cat "$state/$name.pid")" 2>/dev/null || kill "$(cat "$state/$name.pid")" 2>/dev/null || true
+  fi
+  rm -f "$state/$name.pid"
+}
+
+case "${1:-}" in
+  up)
+    ensure_venv
+    start_ministack
+    start_moto
+    echo "AISPM_MINISTACK_ENDPOINT=http://127.0.0.1:$ministack_port"
+    echo "AISPM_MOTO_ENDPOINT=http://127.0.0.1:$moto_port"
+    ;;
+  down) stop ministack; stop moto ;;
+  status)
+    for n in ministack moto; do running $n && echo "$n: running" || echo "$n: stopped"; done ;;
+  reset)
+    curl -fsS -X POST "http://127.0.0.1:$ministack_port/_ministack/reset" >/dev/null
+    curl -fsS -X POST "http://127.0.0.1:$moto_port/moto-api/reset" >/dev/null ;;
+  *) echo "usage: $0 up|down|status|reset" >&2; exit 2 ;;
+esac
