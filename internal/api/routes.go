@@ -1,0 +1,86 @@
+package api
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/cavra-enterprise/aispm-reports/internal/auth"
+)
+
+// Route is one entry of the route table. Name is the Lambda function's name (functions/<Name>).
+type Route struct {
+	Name    string
+	Method  string
+	Path    string
+	Roles   []auth.Role
+	MaxBody int64
+	Handle  HandlerFunc
+}
+
+const (
+	defaultMaxBody = 256 << 10
+	ingestMaxBody  = 4 << 20
+)
+
+var (
+	allRoles     = auth.Roles
+	adminOnly    = []auth.Role{auth.TenantAdmin}
+	settingsRead = []auth.Role{auth.TenantAdmin, auth.ReportOperator, auth.SecurityLeadership}
+	ingestRoles  = []auth.Role{auth.TenantAdmin, auth.ReportOperator}
+	exportRoles  = []auth.Role{auth.TenantAdmin, auth.SecurityLeadership, auth.AuditorViewer}
+)
+
+// Routes is the route table: the single source of every endpoint, its handler and the roles
+// (RBAC) allowed to call it.
+func Routes() []Route {
+	return []Route{
+		{Name: "get-catalog", Method: "GET", Path: "/enterprise/aispm/reports/catalog", Roles: allRoles, Handle: getCatalog},
+		{Name: "get-settings", Method: "GET", Path: "/enterprise/aispm/reports/settings", Roles: settingsRead, Handle: getSettings},
+		{Name: "put-settings", Method: "PUT", Path: "/enterprise/aispm/reports/settings", Roles: adminOnly, Handle: putSettings},
+		{Name: "post-ingest", Method: "POST", Path: "/enterprise/aispm/ingest", Roles: ingestRoles, MaxBody: ingestMaxBody, Handle: postIngest},
+		{Name: "get-export", Method: "GET", Path: "/enterprise/aispm/reports/exports/{contract}", Roles: exportRoles, Handle: getExport},
+	}
+}
+
+// FindRoute returns the route with the given Lambda name.
+func FindRoute(name string) (Route, bool) {
+	for _, r := range Routes() {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return Route{}, false
+}
+
+// Allows tells whether role may call the route.
+func (r Route) Allows(role auth.Role) bool { return slices.Contains(r.Roles, role) }
+
+func (r Route) maxBody() int64 {
+	if r.MaxBody > 0 {
+		return r.MaxBody
+	}
+	return defaultMaxBody
+}
+
+// match reports whether path fits the route's pattern and returns its {params}.
+func (r Route) match(path string) (map[string]string, bool) {
+	want := strings.Split(strings.Trim(r.Path, "/"), "/")
+	got := strings.Split(strings.Trim(path, "/"), "/")
+	if len(want) != len(got) {
+		return nil, false
+	}
+	params := map[string]string{}
+	for i, w := range want {
+		if strings.HasPrefix(w, "{") && strings.HasSuffix(w, "}") {
+			if got[i] == "" {
+				return nil, false
+			}
+			params[w[1:len(w)-1]] = got[i]
+			continue
+		}
+		if w != got[i] {
+			return nil, false
+		}
+	}
+	return params, true
+}

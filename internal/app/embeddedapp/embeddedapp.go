@@ -1,0 +1,70 @@
+// Package embeddedapp opens the product on its embedded adapters: a SQLite file, a
+// filesystem WORM store and an Ed25519 key file, all under one data folder.
+package embeddedapp
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/cavra-enterprise/aispm-reports/internal/app"
+	"github.com/cavra-enterprise/aispm-reports/internal/clock"
+	"github.com/cavra-enterprise/aispm-reports/internal/config"
+	"github.com/cavra-enterprise/aispm-reports/internal/embedded/sqlitestore"
+	"github.com/cavra-enterprise/aispm-reports/internal/embedded/wormfs"
+)
+
+// App is the embedded product.
+type App struct {
+	*app.Services
+	Items   *sqlitestore.Store
+	Objects *wormfs.Store
+}
+
+// Open creates the data folder on first use and opens every adapter in it.
+func Open(ctx context.Context, cfg config.Embedded, clk clock.Clock) (*App, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	items, err := sqlitestore.Open(ctx, filepath.Join(cfg.DataDir, "aispm.db"), clk)
+	if err != nil {
+		return nil, err
+	}
+	key, err := presignKey(filepath.Join(cfg.DataDir, "presign.key"))
+	if err != nil {
+		items.Close()
+		return nil, err
+	}
+	objects, err := wormfs.Open(filepath.Join(cfg.DataDir, "objects"), cfg.PublicBaseURL, key, clk)
+	if err != nil {
+		items.Close()
+		return nil, err
+	}
+	svc := app.Build(app.Ports{Items: items, Objects: objects, Clock: clk})
+	return &App{Services: svc, Items: items, Objects: objects}, nil
+}
+
+// Close releases the SQLite file.
+func (a *App) Close() error { return a.Items.Close() }
+
+// presignKey loads the HMAC key of presigned object links, creating it (0600) on first use.
+func presignKey(path string) ([]byte, error) {
+	key, err := os.ReadFile(path)
+	if err == nil && len(key) == 32 {
+		return key, nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("presign key: %w", err)
+	}
+	key = make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, key, 0o600); err != nil {
+		return nil, fmt.Errorf("presign key: %w", err)
+	}
+	return key, nil
+}

@@ -1,0 +1,114 @@
+package evidence
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"regexp"
+	"strings"
+)
+
+// Finding names what the scanner refused and where, never the offending value itself
+// (echoing a leaked secret into an error or a log would leak it again).
+type Finding struct {
+	Path string // JSON path, e.g. "details.recipients[0]"
+	Kind string // email_address, ip_address, secret_value, private_key, forbidden_marker
+}
+
+func (f Finding) Error() string {
+	return fmt.Sprintf("%s found at %s", f.Kind, f.Path)
+}
+
+var (
+	emailPattern   = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}`)
+	ipv4Pattern    = regexp.MustCompile(`(^|[^0-9.])((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3})($|[^0-9.])`)
+	ipv6Candidate  = regexp.MustCompile(`[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){2,7}`)
+	assignedSecret = regexp.MustCompile(`(?i)[A-Z0-9_]*(PASSWORD|PASSWD|TOKEN|SECRET|API_?KEY)\s*=\s*\S|\b(password|passwd|secret|api_?key|token)\s*:\s+\S`)
+	privateKey     = regexp.MustCompile(`-----BEGIN ([A-Z ]+ )?PRIVATE KEY-----`)
+	knownSecrets   = regexp.MustCompile(`\b(AKIA|ASIA)[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{30,}\b|\bxox[abpr]-[A-Za-z0-9-]{10,}\b|\bsk_(live|test)_[A-Za-z0-9]{16,}\b|\baispm_[a-z0-9]{8,}_[A-Za-z0-9_-]{20,}\b`)
+)
+
+// forbiddenMarkers may not appear anywhere, as a key or inside a value.
+var forbiddenMarkers = []string{
+	"license_key", "package_token", "download_url",
+	"raw_prompt_payload", "model_reasoning_payload", "raw_report_payload",
+	"provider_response_payload", "customer_identity_payload",
+}
+
+// forbiddenFields are keys that would carry raw content; as words inside a value they are fine.
+var forbiddenFields = []string{"raw_prompt", "prompt", "model_reasoning", "reasoning", "tool_output", "completion"}
+
+// ScanJSON walks a JSON document and returns every finding. An invalid document is itself
+// a finding, so a caller cannot slip bytes past the scanner by breaking the JSON.
+func ScanJSON(doc []byte) []Finding {
+	var v any
+	if err := json.Unmarshal(doc, &v); err != nil {
+		return []Finding{{Path: "$", Kind: "invalid_json"}}
+	}
+	var out []Finding
+	walk("$", v, &out)
+	return out
+}
+
+// ScanString returns the kind of sensitive content in s, or "".
+func ScanString(s string) string {
+	switch {
+	case privateKey.MatchString(s):
+		return "private_key"
+	case knownSecrets.MatchString(s), assignedSecret.MatchString(s):
+		return "secret_value"
+	case emailPattern.MatchString(s):
+		return "email_address"
+	case ipv4Pattern.MatchString(s), hasIPv6(s):
+		return "ip_address"
+	}
+	lower := strings.ToLower(s)
+	for _, k := range forbiddenMarkers {
+		if strings.Contains(lower, k) {
+			return "forbidden_marker"
+		}
+	}
+	return ""
+}
+
+func hasIPv6(s string) bool {
+	for _, c := range ipv6Candidate.FindAllString(s, -1) {
+		// Times such as 16:49:29 look like candidates; only a parseable address with either
+		// "::" or all eight groups counts.
+		if (strings.Contains(c, "::") || strings.Count(c, ":") == 7) && net.ParseIP(c) != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func walk(path string, v any, out *[]Finding) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, child := range t {
+			p := path + "." + k
+			if kind := scanKey(k); kind != "" {
+				*out = append(*out, Finding{Path: p, Kind: kind})
+			}
+			walk(p, child, out)
+		}
+	case []any:
+		for i, child := range t {
+			walk(fmt.Sprintf("%s[%d]", path, i), child, out)
+		}
+	case string:
+		if kind := ScanString(t); kind != "" {
+			*out = append(*out, Finding{Path: path, Kind: kind})
+		}
+	}
+}
+
+func scanKey(k string) string {
+	lower := strings.ToLower(k)
+	for _, f := range forbiddenFields {
+		if lower == f {
+			return "forbidden_field"
+		}
+	}
+	return ScanString(k)
+}

@@ -1,0 +1,105 @@
+package publicexport
+
+import (
+	"github.com/cavra-enterprise/aispm-reports/internal/catalog"
+	"github.com/cavra-enterprise/aispm-reports/internal/settings"
+	"github.com/cavra-enterprise/aispm-reports/internal/tenancy"
+)
+
+// DeliveryContract is the aispm-report-delivery-contract packet.
+type DeliveryContract struct {
+	SchemaVersion        string            `json:"schema_version"`
+	Product              string            `json:"product"`
+	Edition              string            `json:"edition"`
+	ContractVisibility   string            `json:"contract_visibility"`
+	CommunityReports     []contractReport  `json:"community_reports"`
+	EnterpriseReports    []contractReport  `json:"enterprise_reports"`
+	API                  deliveryAPI       `json:"api"`
+	Delivery             deliveryModes     `json:"delivery"`
+	Setup                deliverySetup     `json:"setup"`
+	SecurityControls     []string          `json:"security_controls"`
+	EnterpriseBoundaries map[string]string `json:"enterprise_boundaries"`
+}
+
+type contractReport struct {
+	ReportID     string   `json:"report_id"`
+	Title        string   `json:"title"`
+	Formats      []string `json:"formats"`
+	Audiences    []string `json:"audiences"`
+	Availability string   `json:"availability"`
+}
+
+type deliveryAPI struct {
+	Catalog        string `json:"catalog_endpoint"`
+	Render         string `json:"render_endpoint"`
+	Send           string `json:"send_endpoint"`
+	Deliveries     string `json:"deliveries_endpoint"`
+	Schedules      string `json:"schedules_endpoint"`
+	Implementation string `json:"implementation"`
+}
+
+type deliveryModes struct {
+	SupportedModes    []string `json:"supported_modes"`
+	RecipientControls []string `json:"recipient_controls"`
+	Implementation    string   `json:"implementation"`
+}
+
+type deliverySetup struct {
+	RequiredSettings        []string `json:"required_settings"`
+	SecretReferenceSettings []string `json:"secret_reference_settings"`
+	SecretValuesAllowed     bool     `json:"secret_values_allowed_in_public_repo"`
+}
+
+// RecipientControls lists the recipient controls the product enforces today. Only controls
+// with working enforcement belong here; delivery-time controls join when sending exists.
+var RecipientControls = []string{"rbac"}
+
+// SecurityControls names controls implemented and tested in this build.
+var SecurityControls = []string{
+	"api_tokens_stored_as_sha256_hashes",
+	"tenant_taken_only_from_authenticated_context",
+	"route_table_rbac",
+	"secret_values_refused_in_settings",
+	"evidence_written_in_same_transaction_as_change",
+	"redaction_scanner_on_evidence_and_exports",
+	"worm_object_lock_for_ingested_segments",
+}
+
+// BuildDeliveryContract exports the tenant's catalog and setup as the public delivery
+// contract; required settings follow the tenant's chosen delivery mode.
+func BuildDeliveryContract(t tenancy.Tenant, st settings.Settings) ([]byte, error) {
+	var community, enterprise []contractReport
+	for _, r := range catalog.ForTenant(t) {
+		cr := contractReport{ReportID: r.ReportID, Title: r.Title, Formats: r.Formats, Audiences: r.Audiences, Availability: r.Availability}
+		if r.Availability == catalog.Community {
+			community = append(community, cr)
+		} else {
+			enterprise = append(enterprise, cr)
+		}
+	}
+	required, refs := []string{}, []string{}
+	for _, f := range settings.Fields {
+		if f.RequiredFor(st) {
+			required = append(required, f.Name)
+		}
+		if f.SecretRef {
+			refs = append(refs, f.Name)
+		}
+	}
+	return scanned(DeliveryContract{
+		SchemaVersion: "cavra.aispm.report_delivery_contract.v1", Product: product, Edition: editionEnterprise,
+		ContractVisibility: publicContract, CommunityReports: community, EnterpriseReports: enterprise,
+		API: deliveryAPI{
+			Catalog: "GET /enterprise/aispm/reports/catalog", Render: "POST /enterprise/aispm/reports/render",
+			Send: "POST /enterprise/aispm/reports/send", Deliveries: "GET /enterprise/aispm/reports/deliveries",
+			Schedules: "POST /enterprise/aispm/reports/schedules", Implementation: requiresEnterprise,
+		},
+		Delivery:         deliveryModes{SupportedModes: settings.DeliveryModes, RecipientControls: RecipientControls, Implementation: requiresEnterprise},
+		Setup:            deliverySetup{RequiredSettings: required, SecretReferenceSettings: refs, SecretValuesAllowed: false},
+		SecurityControls: SecurityControls,
+		EnterpriseBoundaries: map[string]string{
+			"renderer": requiresEnterprise, "scheduler": requiresEnterprise, "email_delivery": requiresEnterprise,
+			"tenant_persistence": requiresEnterprise, "license_enforcement": requiresEnterprise,
+		},
+	})
+}

@@ -1,0 +1,285 @@
+package settings
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cavra-enterprise/aispm-reports/internal/canonjson"
+	"github.com/cavra-enterprise/aispm-reports/internal/clock"
+	"github.com/cavra-enterprise/aispm-reports/internal/evidence"
+	"github.com/cavra-enterprise/aispm-reports/internal/itemstore"
+	"github.com/cavra-enterprise/aispm-reports/internal/problem"
+	"github.com/cavra-enterprise/aispm-reports/schemas"
+)
+
+// Store is the part of the item store settings need.
+type Store interface {
+	Get(ctx context.Context, pk, sk string) (itemstore.Item, error)
+	Transact(ctx context.Context, writes []itemstore.Write) error
+}
+
+// Service reads and writes tenant settings.
+type Service struct {
+	items Store
+	clock clock.Clock
+}
+
+func NewService(items Store, clk clock.Clock) *Service { return &Service{items: items, clock: clk} }
+
+// Current is the stored settings with their version.
+type Current struct {
+	Settings   Settings `json:"settings"`
+	Version    int64    `json:"version"`
+	Configured bool     `json:"configured"`
+	UpdatedAt  string   `json:"updated_at,omitempty"`
+	Digest     string   `json:"digest"`
+}
+
+type stored struct {
+	Settings  Settings `json:"settings"`
+	UpdatedAt string   `json:"updated_at"`
+}
+
+func key(tenantID string) (string, string) { return "T#" + tenantID, "SETTINGS" }
+
+// Get returns the tenant's settings, or the defaults (Configured false) when none are saved.
+func (s *Service) Get(ctx context.Context, tenantID, displayName string) (Current, error) {
+	pk, sk := key(tenantID)
+	it, err := s.items.Get(ctx, pk, sk)
+	if errors.Is(err, itemstore.ErrNotFound) {
+		return current(Defaults(displayName), 0, false, "")
+	}
+	if err != nil {
+		return Current{}, fmt.Errorf("read settings: %w", err)
+	}
+	var st stored
+	if err := json.Unmarshal(it.Data, &st); err != nil {
+		return Current{}, fmt.Errorf("decode settings: %w", err)
+	}
+	return current(st.Settings, it.Version, true, st.UpdatedAt)
+}
+
+func current(st Settings, version int64, configured bool, updated string) (Current, error) {
+	d, err := canonjson.DigestOf(st)
+	if err != nil {
+		return Current{}, err
+	}
+	return Current{Settings: st, Version: version, Configured: configured, UpdatedAt: updated, Digest: d}, nil
+}
+
+// PutRequest is one save of the wizard.
+type PutRequest struct {
+	TenantID    string
+	DisplayName string // the tenant's name, the default for organization_profile.display_name
+	ActorRole   string
+	Body        []byte
+	// IfMatch, when > 0, is the version the caller last read; a newer stored version wins
+	// with PreconditionFailed instead of being overwritten.
+	IfMatch int64
+}
+
+// Put validates and stores settings, with evidence, in one transaction.
+func (s *Service) Put(ctx context.Context, r PutRequest) (Current, string, error) {
+	next, err := Parse(r.Body, r.DisplayName)
+	if err != nil {
+		return Current{}, "", err
+	}
+	prev, err := s.Get(ctx, r.TenantID, r.DisplayName)
+	if err != nil {
+		return Current{}, "", err
+	}
+	if r.IfMatch > 0 && r.IfMatch != prev.Version {
+		return Current{}, "", problem.New(problem.PreconditionFailed, "version_mismatch", "If-Match",
+			fmt.Sprintf("settings are at version %d", prev.Version))
+	}
+	now := s.clock.Now()
+	nextCur, err := current(next, prev.Version+1, true, now.Format(time.RFC3339))
+	if err != nil {
+		return Current{}, "", err
+	}
+	ev, err := evidence.New(evidence.Event{
+		TenantID: r.TenantID, Action: evidence.SettingsUpdated, ActorRole: r.ActorRole,
+		SubjectRefs: []string{"settings:" + r.TenantID},
+		Details: map[string]any{
+			"version": nextCur.Version, "settings_digest": nextCur.Digest,
+			"previous_digest": prev.Digest, "changed_sections": changedSections(prev.Settings, next),
+		},
+	}, now)
+	if err != nil {
+		return Current{}, "", err
+	}
+	if err := s.write(ctx, r.TenantID, prev, stored{Settings: next, UpdatedAt: nextCur.UpdatedAt}, ev); err != nil {
+		return Current{}, "", err
+	}
+	return nextCur, ev.Ref, nil
+}
+
+func (s *Service) write(ctx context.Context, tenantID string, prev Current, st stored, ev evidence.Record) error {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	pk, sk := key(tenantID)
+	w := itemstore.Write{Kind: itemstore.Put, Item: itemstore.Item{PK: pk, SK: sk, Data: data}, Cond: itemstore.IfAbsent}
+	if prev.Configured {
+		w.Cond, w.ExpectVersion = itemstore.IfVersion, prev.Version
+	}
+	evw, err := ev.Write()
+	if err != nil {
+		return err
+	}
+	err = s.items.Transact(ctx, []itemstore.Write{w, evw})
+	if errors.Is(err, itemstore.ErrConflict) {
+		return problem.New(problem.Conflict, "concurrent_update", "", "settings changed while saving; read them again and retry")
+	}
+	if err != nil {
+		return fmt.Errorf("save settings: %w", err)
+	}
+	return nil
+}
+
+// Parse validates a settings document: secret scan first (so nothing secret-looking reaches
+// a later error message), then the schema, then the field rules.
+func Parse(body []byte, displayName string) (Settings, error) {
+	doc, err := schemas.Decode(body)
+	if err != nil {
+		return Settings{}, problem.New(problem.Invalid, "malformed_json", "", "request body is not valid JSON")
+	}
+	if err := refuseSecrets(doc); err != nil {
+		return Settings{}, err
+	}
+	if err := schemas.Validate(schemas.Settings, "", doc); err != nil {
+		return Settings{}, err
+	}
+	st := Defaults(displayName)
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&st); err != nil {
+		return Settings{}, problem.New(problem.Invalid, "malformed_json", "", "request body does not match the settings document")
+	}
+	st.SchemaVersion = SchemaVersion
+	normalize(&st)
+	for _, f := range Fields {
+		if err := f.check(st); err != nil {
+			return Settings{}, problem.InvalidField(f.Path, err.Error())
+		}
+	}
+	return st, nil
+}
+
+func normalize(st *Settings) {
+	if st.RecipientGovernance.AllowedDomains == nil {
+		st.RecipientGovernance.AllowedDomains = []string{}
+	}
+	if st.RecipientGovernance.BlockedDomains == nil {
+		st.RecipientGovernance.BlockedDomains = []string{}
+	}
+}
+
+func changedSections(a, b Settings) []string {
+	pairs := []struct {
+		name string
+		x, y any
+	}{
+		{"organization_profile", a.OrganizationProfile, b.OrganizationProfile},
+		{"delivery_provider", a.DeliveryProvider, b.DeliveryProvider},
+		{"recipient_governance", a.RecipientGovernance, b.RecipientGovernance},
+		{"schedule_and_audit", a.ScheduleAndAudit, b.ScheduleAndAudit},
+		{"branding", a.Branding, b.Branding},
+		{"retention_days", a.RetentionDays, b.RetentionDays},
+	}
+	out := []string{}
+	for _, p := range pairs {
+		x, _ := canonjson.DigestOf(p.x)
+		y, _ := canonjson.DigestOf(p.y)
+		if x != y {
+			out = append(out, p.name)
+		}
+	}
+	return out
+}
+
+// refuseSecrets walks every string in the document. The sender address is the one place an
+// email address belongs; anything that looks like key material, a credential assignment or
+// a known token shape is refused wherever it appears, and the value is never echoed.
+func refuseSecrets(doc any) error {
+	var found *problem.Error
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		if found != nil {
+			return
+		}
+		switch t := v.(type) {
+		case map[string]any:
+			for k, child := range t {
+				walk(joinPath(path, k), child)
+			}
+		case []any:
+			for i, child := range t {
+				walk(fmt.Sprintf("%s[%d]", path, i), child)
+			}
+		case string:
+			if kind := secretKind(t); kind != "" {
+				found = problem.New(problem.Invalid, "secret_value_refused", path,
+					"a secret value ("+kind+") is not accepted here; store it in a secret manager and give its reference")
+			}
+		}
+	}
+	walk("", doc)
+	if found != nil {
+		return found
+	}
+	return nil
+}
+
+func joinPath(path, k string) string {
+	if path == "" {
+		return k
+	}
+	return path + "." + k
+}
+
+func secretKind(s string) string {
+	if secretRefPattern.MatchString(s) {
+		return ""
+	}
+	switch evidence.ScanString(s) {
+	case "private_key":
+		return "private key"
+	case "secret_value":
+		return "credential"
+	}
+	if looksLikeKeyMaterial(s) {
+		return "key material"
+	}
+	return ""
+}
+
+// looksLikeKeyMaterial catches pasted tokens and keys: a long unbroken run of base64/hex
+// characters mixing letter cases or digits, which no legitimate setting value is. Secret
+// references are excluded because ARNs contain ':' and ref names are upper-case words.
+func looksLikeKeyMaterial(s string) bool {
+	if len(s) < 32 || strings.ContainsAny(s, " :") || secretRefPattern.MatchString(s) {
+		return false
+	}
+	var upper, lower, digit bool
+	for _, r := range s {
+		switch {
+		case r >= 'A' && r <= 'Z':
+			upper = true
+		case r >= 'a' && r <= 'z':
+			lower = true
+		case r >= '0' && r <= '9':
+			digit = true
+		case strings.ContainsRune("+/=_-.", r):
+		default:
+			return false
+		}
+	}
+	return (upper && lower) || (digit && (upper || lower))
+}

@@ -1,0 +1,136 @@
+// Package schemas holds the project's own JSON Schemas (request bodies, stored records) and
+// validates documents against them with format assertions on.
+package schemas
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/cavra-enterprise/aispm-reports/internal/problem"
+)
+
+//go:embed *.json
+var files embed.FS
+
+// Names of the schemas the code validates against.
+const (
+	Settings       = "settings.schema.json"
+	IngestEnvelope = "ingest-envelope.schema.json"
+	IngestRequest  = "ingest-request.schema.json"
+)
+
+var (
+	compileOnce sync.Once
+	compiled    map[string]*jsonschema.Schema
+	compileErr  error
+)
+
+func load() (map[string]*jsonschema.Schema, error) {
+	compileOnce.Do(func() {
+		c := jsonschema.NewCompiler()
+		c.AssertFormat()
+		names, err := fs.Glob(files, "*.json")
+		if err != nil {
+			compileErr = err
+			return
+		}
+		for _, n := range names {
+			raw, _ := files.ReadFile(n)
+			doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+			if err != nil {
+				compileErr = fmt.Errorf("schema %s: %w", n, err)
+				return
+			}
+			if err := c.AddResource(n, doc); err != nil {
+				compileErr = fmt.Errorf("schema %s: %w", n, err)
+				return
+			}
+		}
+		compiled = map[string]*jsonschema.Schema{}
+		for _, n := range names {
+			s, err := c.Compile(n)
+			if err != nil {
+				compileErr = fmt.Errorf("schema %s: %w", n, err)
+				return
+			}
+			compiled[n] = s
+		}
+	})
+	return compiled, compileErr
+}
+
+// Names lists every embedded schema.
+func Names() []string {
+	names, _ := fs.Glob(files, "*.json")
+	return names
+}
+
+// Validate checks a decoded JSON value (from jsonschema.UnmarshalJSON or encoding/json with
+// UseNumber) against a schema. A refusal names the first failing field as a dotted path
+// under prefix ("envelopes[3].event.severity") and never quotes the offending value.
+func Validate(name, prefix string, doc any) error {
+	all, err := load()
+	if err != nil {
+		return err
+	}
+	s, ok := all[name]
+	if !ok {
+		return fmt.Errorf("unknown schema %s", name)
+	}
+	err = s.Validate(doc)
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	leaf := deepest(ve)
+	field := joinField(prefix, leaf.InstanceLocation)
+	return problem.New(problem.Invalid, "schema_violation", field, describe(leaf))
+}
+
+// Decode parses JSON bytes into the value form Validate expects.
+func Decode(raw []byte) (any, error) {
+	return jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+}
+
+// deepest follows the first cause down to the most specific failure.
+func deepest(e *jsonschema.ValidationError) *jsonschema.ValidationError {
+	for len(e.Causes) > 0 {
+		e = e.Causes[0]
+	}
+	return e
+}
+
+func joinField(prefix string, loc []string) string {
+	var b strings.Builder
+	b.WriteString(prefix)
+	for _, tok := range loc {
+		if isIndex(tok) {
+			b.WriteString("[" + tok + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(tok)
+	}
+	return b.String()
+}
+
+func isIndex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
