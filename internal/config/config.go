@@ -20,7 +20,6 @@ const (
 	EnvArtifactBucket = "AISPM_ARTIFACT_BUCKET"
 	EnvAWSEndpoint    = "AISPM_AWS_ENDPOINT"
 	EnvRegion         = "AWS_REGION"
-	EnvRoute          = "AISPM_ROUTE"
 )
 
 // Embedded configures `aispm-reports serve`.
@@ -53,7 +52,6 @@ type AWS struct {
 	Endpoint       string // emulator endpoint; empty in AWS
 	Table          string
 	ArtifactBucket string
-	Route          string // the route-table entry a route Lambda serves
 }
 
 // LoadAWS reads the Lambda configuration; the table and bucket are required.
@@ -63,7 +61,6 @@ func LoadAWS(lookup Lookup) (AWS, error) {
 		Endpoint:       get(lookup, EnvAWSEndpoint, ""),
 		Table:          get(lookup, EnvTable, ""),
 		ArtifactBucket: get(lookup, EnvArtifactBucket, ""),
-		Route:          get(lookup, EnvRoute, ""),
 	}
 	if c.Table == "" {
 		return AWS{}, fmt.Errorf("%s is required", EnvTable)
