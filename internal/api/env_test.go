@@ -26,7 +26,7 @@ import (
 // env is the product on its embedded adapters (a real SQLite file and WORM folder) behind
 // the real local HTTP server, with two tenants and a token per role for each.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	app    *embeddedapp.App
 	url    string
 	dir    string
@@ -36,7 +36,7 @@ type env struct {
 
 var testNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
