@@ -33,9 +33,11 @@ type Item struct {
 	PK, SK         string
 	GSI1PK, GSI1SK string // both empty: the item is not in the index
 	// ExpiresAt is the TTL. Zero means never. Reads treat an item whose ExpiresAt has passed
-	// as absent, even before the store physically removes it.
+	// as absent, even before the store physically removes it. It is kept in whole seconds
+	// (DynamoDB TTL is epoch seconds), rounded up so an item never expires early.
 	ExpiresAt time.Time
-	// Version is set by the store: 1 on first write, +1 on every later write.
+	// Version is set by the store: 1 when no live item had the key (first write, or after a
+	// delete or expiry), +1 on every later write.
 	Version int64
 	Data    []byte
 }
@@ -65,6 +67,7 @@ const (
 )
 
 // Write is one entry of a transaction. For Delete and Check only Item.PK/SK are read.
+// A Delete with IfAbsent or a Check with Always asserts nothing useful: ErrInvalid.
 type Write struct {
 	Kind          WriteKind
 	Item          Item
@@ -73,6 +76,8 @@ type Write struct {
 }
 
 // Query selects items of one partition (or one GSI1 partition) in sort-key order.
+// SKPrefix cannot be combined with SKFrom/SKTo (ErrInvalid): a DynamoDB key condition takes
+// one sort-key predicate, and a filter may not name a key attribute.
 type Query struct {
 	Index    string // "" for the table, GSI1 for the index
 	PK       string // partition key (GSI1PK when Index == GSI1)
@@ -117,13 +122,16 @@ type Store interface {
 	Get(ctx context.Context, pk, sk string) (Item, error)
 	Put(ctx context.Context, w Write) (Item, error)
 	Delete(ctx context.Context, w Write) error
-	// Transact applies all writes or none. A failed condition gives ErrConflict.
+	// Transact applies all writes or none. A failed condition gives ErrConflict. At most
+	// MaxTransactWrites entries and one entry per key (ErrInvalid otherwise); no entries is a
+	// no-op.
 	Transact(ctx context.Context, writes []Write) error
 	Query(ctx context.Context, q Query) (Page, error)
 }
 
 // ChangeFeed reads the change feed from a cursor ("" = from the oldest retained change).
-// It returns the changes after the cursor, at most limit, and the cursor to resume from.
+// It returns the changes after the cursor, at most limit (<= 0 means 100; at most 1000 per
+// call), and the cursor to resume from.
 // Every committed write appears exactly once, in commit order per item.
 type ChangeFeed interface {
 	ReadChanges(ctx context.Context, cursor string, limit int) ([]Change, string, error)
