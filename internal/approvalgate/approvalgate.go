@@ -37,7 +37,8 @@ type State struct {
 	Output []byte
 }
 
-// Gate is the full port.
+// Gate is the full port. Inputs and decision outputs are JSON documents or empty
+// (CheckDocument); anything else is ErrInvalid.
 type Gate interface {
 	// Open starts a gate for ref (letters, digits, '-', '_'; at most 64) that expires after timeout.
 	Open(ctx context.Context, ref string, timeout time.Duration, input []byte) error
