@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
+	"github.com/cavra-enterprise/aispm-reports/internal/embedded/atomicfile"
 	"github.com/cavra-enterprise/aispm-reports/internal/mailer"
 )
 
@@ -133,32 +134,10 @@ func (o *Outbox) isVerified(addr string) bool {
 	return false
 }
 
-// writeAtomic writes name via a synced temp file and a rename, then syncs the directory.
-// Temp files start with "." so List never sees them.
+// writeAtomic writes one outbox file (read-only, like every stored message).
 func (o *Outbox) writeAtomic(name string, b []byte) error {
-	f, err := os.CreateTemp(o.dir, ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("emlmail: write %s: %w", name, err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o444)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), filepath.Join(o.dir, name))
-	}
-	if err == nil {
-		err = syncDir(o.dir)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("emlmail: write %s: %w", name, err)
+	if err := atomicfile.Write(filepath.Join(o.dir, name), b, 0o444); err != nil {
+		return fmt.Errorf("emlmail: %w", err)
 	}
 	return nil
 }
@@ -217,13 +196,4 @@ func readEntry(path string) (Entry, error) {
 		return Entry{}, fmt.Errorf("emlmail: decode envelope %s: %w", filepath.Base(path), err)
 	}
 	return e, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

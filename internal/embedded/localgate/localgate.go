@@ -13,13 +13,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/approvalgate"
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
+	"github.com/cavra-enterprise/aispm-reports/internal/embedded/atomicfile"
 )
 
 // Engine holds every gate.
@@ -241,23 +241,5 @@ func (e *Engine) save() error {
 	if err != nil {
 		return fmt.Errorf("encode gates: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(e.path), ".gates-*")
-	if err != nil {
-		return fmt.Errorf("write gates: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(raw)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), e.path)
-	}
-	if err != nil {
-		return fmt.Errorf("write gates: %w", err)
-	}
-	return nil
+	return atomicfile.Write(e.path, raw, 0o600)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cavra-enterprise/aispm-reports/internal/embedded/atomicfile"
 	"github.com/cavra-enterprise/aispm-reports/internal/scheduler"
 )
 
@@ -56,29 +57,7 @@ func (s *Scheduler) save(group string) error {
 	if err != nil {
 		return fmt.Errorf("encode schedules of %s: %w", group, err)
 	}
-	return writeAtomic(s.path(group), raw)
-}
-
-func writeAtomic(path string, raw []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(raw)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(s.path(group), raw, 0o600)
 }
 
 func loadAll(dir string) (map[string]map[string]*entry, error) {

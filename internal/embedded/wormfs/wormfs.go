@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
+	"github.com/cavra-enterprise/aispm-reports/internal/embedded/atomicfile"
 	"github.com/cavra-enterprise/aispm-reports/internal/objectstore"
 )
 
@@ -199,29 +200,7 @@ func (s *Store) writeSidecar(sc sidecar) error {
 	if err != nil {
 		return fmt.Errorf("encode sidecar: %w", err)
 	}
-	dir := s.keyDir(sc.Key)
-	f, err := os.CreateTemp(dir, ".sidecar-*")
-	if err != nil {
-		return fmt.Errorf("create sidecar: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o444)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), filepath.Join(dir, sc.VersionID+".json"))
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("write sidecar: %w", err)
-	}
-	return syncDir(dir)
+	return atomicfile.Write(filepath.Join(s.keyDir(sc.Key), sc.VersionID+".json"), b, 0o444)
 }
 
 // Get opens a version's bytes; the caller closes them.
@@ -338,7 +317,7 @@ func (s *Store) remove(sc sidecar) error {
 			return fmt.Errorf("wormfs: delete %q@%s: %w", sc.Key, sc.VersionID, err)
 		}
 	}
-	if err := syncDir(dir); err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		return fmt.Errorf("wormfs: delete %q@%s: %w", sc.Key, sc.VersionID, err)
 	}
 	// Drop the key directory with its last version, so the key no longer exists for Put;
@@ -453,18 +432,6 @@ func copyMeta(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open dir for sync: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync dir: %w", err)
-	}
-	return nil
 }
 
 // ctxReader stops a long copy when the context ends.
