@@ -2,8 +2,6 @@ package dynamostore
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -77,7 +75,7 @@ func (s *Store) Query(ctx context.Context, q itemstore.Query) (itemstore.Page, e
 		return itemstore.Page{Items: items}, nil
 	}
 	items = items[:q.Limit]
-	next, err := encodeCursor(q.Index, items[len(items)-1])
+	next, err := itemstore.EncodeCursor(q.Index, items[len(items)-1])
 	return itemstore.Page{Items: items, Next: next}, err
 }
 
@@ -97,7 +95,7 @@ func (s *Store) queryInput(q itemstore.Query) (*dynamodb.QueryInput, error) {
 	}
 	in.ExpressionAttributeNames, in.ExpressionAttributeValues = e.Names(), e.Values()
 	if q.Cursor != "" {
-		start, err := decodeCursor(q)
+		start, err := startKey(q)
 		if err != nil {
 			return nil, err
 		}
@@ -125,42 +123,11 @@ func keyCondition(e *expr, q itemstore.Query) string {
 	return c
 }
 
-// cursor is the key of the last item of a page, which is what DynamoDB's ExclusiveStartKey
-// holds (table keys, plus the index keys on gsi1). Callers see it as opaque base64 JSON.
-type cursor struct {
-	Index  string `json:"i,omitempty"`
-	PK     string `json:"pk"`
-	SK     string `json:"sk"`
-	GSI1PK string `json:"g1pk,omitempty"`
-	GSI1SK string `json:"g1sk,omitempty"`
-}
-
-func encodeCursor(index string, it itemstore.Item) (string, error) {
-	c := cursor{Index: index, PK: it.PK, SK: it.SK}
-	if index == itemstore.GSI1 {
-		c.GSI1PK, c.GSI1SK = it.GSI1PK, it.GSI1SK
-	}
-	b, err := json.Marshal(c)
+// startKey turns q's cursor into DynamoDB's ExclusiveStartKey.
+func startKey(q itemstore.Query) (map[string]types.AttributeValue, error) {
+	c, err := itemstore.DecodeCursor(q)
 	if err != nil {
-		return "", fmt.Errorf("encode query cursor: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
-}
-
-// decodeCursor rejects cursors of another partition or index, which DynamoDB would either
-// refuse or silently misread.
-func decodeCursor(q itemstore.Query) (map[string]types.AttributeValue, error) {
-	var c cursor
-	b, err := base64.RawURLEncoding.DecodeString(q.Cursor)
-	if err != nil || json.Unmarshal(b, &c) != nil {
-		return nil, fmt.Errorf("query cursor is malformed: %w", itemstore.ErrInvalid)
-	}
-	partition := c.PK
-	if q.Index == itemstore.GSI1 {
-		partition = c.GSI1PK
-	}
-	if c.Index != q.Index || partition != q.PK || c.PK == "" || c.SK == "" || (q.Index == itemstore.GSI1 && c.GSI1SK == "") {
-		return nil, fmt.Errorf("query cursor belongs to another query: %w", itemstore.ErrInvalid)
+		return nil, err
 	}
 	start := keyOf(c.PK, c.SK)
 	if q.Index == itemstore.GSI1 {

@@ -2,52 +2,11 @@ package sqlitestore
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/itemstore"
 )
-
-// cursor is the position after the last item of a page: the item's keys in the queried
-// order. It is opaque to callers (base64 of this JSON).
-type cursor struct {
-	Index  string `json:"i,omitempty"`
-	PK     string `json:"pk"`
-	SK     string `json:"sk"`
-	GSI1PK string `json:"g1pk,omitempty"`
-	GSI1SK string `json:"g1sk,omitempty"`
-}
-
-func encodeCursor(index string, it itemstore.Item) (string, error) {
-	c := cursor{Index: index, PK: it.PK, SK: it.SK}
-	if index == itemstore.GSI1 {
-		c.GSI1PK, c.GSI1SK = it.GSI1PK, it.GSI1SK
-	}
-	b, err := json.Marshal(c)
-	if err != nil {
-		return "", fmt.Errorf("encode query cursor: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
-}
-
-// decodeCursor rejects cursors that do not belong to q (another partition or index).
-func decodeCursor(q itemstore.Query) (cursor, error) {
-	var c cursor
-	b, err := base64.RawURLEncoding.DecodeString(q.Cursor)
-	if err != nil || json.Unmarshal(b, &c) != nil {
-		return c, fmt.Errorf("query cursor is malformed: %w", itemstore.ErrInvalid)
-	}
-	partition := c.PK
-	if q.Index == itemstore.GSI1 {
-		partition = c.GSI1PK
-	}
-	if c.Index != q.Index || partition != q.PK || c.SK == "" || (q.Index == itemstore.GSI1 && c.GSI1SK == "") {
-		return c, fmt.Errorf("query cursor belongs to another query: %w", itemstore.ErrInvalid)
-	}
-	return c, nil
-}
 
 // Query returns one page of live items of a partition in sort-key order.
 func (s *Store) Query(ctx context.Context, q itemstore.Query) (itemstore.Page, error) {
@@ -71,7 +30,7 @@ func (s *Store) Query(ctx context.Context, q itemstore.Query) (itemstore.Page, e
 		return itemstore.Page{Items: items}, nil
 	}
 	items = items[:q.Limit]
-	next, err := encodeCursor(q.Index, items[len(items)-1])
+	next, err := itemstore.EncodeCursor(q.Index, items[len(items)-1])
 	return itemstore.Page{Items: items, Next: next}, err
 }
 
@@ -102,7 +61,7 @@ func buildQuery(q itemstore.Query, nowSec int64) (string, []any, error) {
 		dir, cmp = " DESC", "<"
 	}
 	if q.Cursor != "" {
-		c, err := decodeCursor(q)
+		c, err := itemstore.DecodeCursor(q)
 		if err != nil {
 			return "", nil, err
 		}
