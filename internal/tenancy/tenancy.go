@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
@@ -43,6 +44,17 @@ type Store interface {
 type Registry struct {
 	items Store
 	clock clock.Clock
+	cache sync.Map // tenant id -> cached
+}
+
+// cacheFor bounds how long a process serves a tenant record from memory. Every request
+// reads its tenant, and tenant records change rarely, so this saves an item-store read per
+// request while any change is seen within the bound.
+const cacheFor = 30 * time.Second
+
+type cached struct {
+	tenant Tenant
+	until  time.Time
 }
 
 func NewRegistry(items Store, clk clock.Clock) *Registry { return &Registry{items: items, clock: clk} }
@@ -90,8 +102,21 @@ func (r *Registry) Create(ctx context.Context, id, displayName, edition string) 
 	return t, nil
 }
 
-// Get reads a tenant.
+// Get reads a tenant, from the cache when fresh.
 func (r *Registry) Get(ctx context.Context, id string) (Tenant, error) {
+	now := r.clock.Now()
+	if c, ok := r.cache.Load(id); ok && now.Before(c.(cached).until) {
+		return c.(cached).tenant, nil
+	}
+	t, err := r.read(ctx, id)
+	if err != nil {
+		return Tenant{}, err
+	}
+	r.cache.Store(id, cached{tenant: t, until: now.Add(cacheFor)})
+	return t, nil
+}
+
+func (r *Registry) read(ctx context.Context, id string) (Tenant, error) {
 	pk, sk := key(id)
 	it, err := r.items.Get(ctx, pk, sk)
 	if err != nil {
