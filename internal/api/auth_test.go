@@ -116,3 +116,12 @@ func TestUnknownPathAndMethod(t *testing.T) {
 	requireError(t, e.call("GET", "/enterprise/aispm/reports/nope", tok, nil, nil), 404, "not_found", "")
 	requireError(t, e.call("DELETE", catalogPath, tok, nil, nil), 405, "method_not_allowed", "")
 }
+
+func TestTokenOfMissingTenantIsUnauthenticated(t *testing.T) {
+	e := newEnv(t)
+	tok, _, err := e.app.Tokens.Issue(t.Context(), "ghost", auth.TenantAdmin, "system")
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireError(t, e.call("GET", catalogPath, tok, nil, nil), 401, "unauthenticated", "")
+}

@@ -2,13 +2,16 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/cavra-enterprise/aispm-reports/internal/auth"
 	"github.com/cavra-enterprise/aispm-reports/internal/catalog"
 	"github.com/cavra-enterprise/aispm-reports/internal/ingest"
+	"github.com/cavra-enterprise/aispm-reports/internal/itemstore"
 	"github.com/cavra-enterprise/aispm-reports/internal/problem"
 	"github.com/cavra-enterprise/aispm-reports/internal/publicexport"
 	"github.com/cavra-enterprise/aispm-reports/internal/settings"
@@ -22,8 +25,13 @@ type Handlers struct {
 	Ingest   *ingest.Service
 }
 
+// tenant reads the caller's tenant; a token whose tenant no longer exists authenticates nobody.
 func (h *Handlers) tenant(ctx context.Context, r Request) (tenancy.Tenant, error) {
-	return h.Tenants.Get(ctx, r.Principal.TenantID)
+	t, err := h.Tenants.Get(ctx, r.Principal.TenantID)
+	if errors.Is(err, itemstore.ErrNotFound) {
+		return tenancy.Tenant{}, auth.ErrUnauthenticated
+	}
+	return t, err
 }
 
 type catalogBody struct {
