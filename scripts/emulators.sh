@@ -38,16 +38,19 @@ running() { [ -f "$state/$1.pid" ] && kill -0 "$(cat "$state/$1.pid")" 2>/dev/nu
 
 start_ministack() {
   running ministack && return
+  # The emulator must not hold this script's stdout: callers read it with $(...).
   (cd "$state" && BIND_HOST=127.0.0.1 GATEWAY_PORT=$ministack_port MINISTACK_HOST=127.0.0.1 \
-    S3_DATA_DIR="$state/ministack-s3" LOG_LEVEL=WARNING \
-    setsid "$venv/bin/ministack" >"$state/ministack.log" 2>&1 & echo $! >"$state/ministack.pid")
+    S3_DATA_DIR="$state/ministack-s3" LOG_LEVEL=WARNING IOT_MTLS_ENABLED=0 SFTP_ENABLED=0 \
+    exec setsid "$venv/bin/ministack") </dev/null >"$state/ministack.log" 2>&1 &
+  echo $! >"$state/ministack.pid"
   wait_for ministack "http://127.0.0.1:$ministack_port/_ministack/health" 60
 }
 
 start_moto() {
   running moto && return
-  (cd "$state" && setsid "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" \
-    >"$state/moto.log" 2>&1 & echo $! >"$state/moto.pid")
+  (cd "$state" && exec setsid "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port") \
+    </dev/null >"$state/moto.log" 2>&1 &
+  echo $! >"$state/moto.pid"
   wait_for moto "http://127.0.0.1:$moto_port/moto-api/data.json" 60
 }
 
