@@ -33,11 +33,14 @@ type Field struct {
 }
 
 var (
-	secretRefPattern = regexp.MustCompile(`^(arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}|arn:aws:ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9/_.-]{1,1000}|CAVRA_REPORT_[A-Z0-9_]+_REF)$`)
-	domainPattern    = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+	// Lengths are bounded by the schema (maxLength), not here: a counted repeat such as
+	// {1,1000} makes Go's regexp compile a thousand-state program at every cold start.
+	secretRefPattern = regexp.MustCompile(`^(arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+|arn:aws:ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9/_.-]+|CAVRA_REPORT_[A-Z0-9_]+_REF)$`)
+	labelPattern     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+	tldPattern       = regexp.MustCompile(`^[a-z]+$`)
 	colorPattern     = regexp.MustCompile(`^#[0-9A-Fa-f]{6}$`)
-	prefixPattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9/_-]{0,127}$`)
-	objectRefPattern = regexp.MustCompile(`^[a-z_]+:[A-Za-z0-9._/-]{1,200}$`)
+	prefixPattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9/_-]*$`)
+	objectRefPattern = regexp.MustCompile(`^[a-z_]+:[A-Za-z0-9._/-]+$`)
 )
 
 // Fields is the table of every setting.
@@ -209,7 +212,7 @@ func domains(list []string) error {
 	}
 	seen := map[string]bool{}
 	for _, d := range list {
-		if !domainPattern.MatchString(d) {
+		if !isDomain(d) {
 			return fmt.Errorf("%q is not a lower-case domain name", d)
 		}
 		if seen[d] {
@@ -270,4 +273,22 @@ func between(v, lo, hi int) error {
 		return fmt.Errorf("must be between %d and %d", lo, hi)
 	}
 	return nil
+}
+
+// isDomain accepts a lower-case DNS name: labels of 1-63 letters, digits or inner hyphens,
+// ending in an alphabetic top-level label of 2-63 letters, 253 characters at most.
+func isDomain(d string) bool {
+	labels := strings.Split(d, ".")
+	if len(d) > 253 || len(labels) < 2 {
+		return false
+	}
+	for i, l := range labels {
+		if len(l) == 0 || len(l) > 63 || !labelPattern.MatchString(l) {
+			return false
+		}
+		if i == len(labels)-1 && (len(l) < 2 || !tldPattern.MatchString(l)) {
+			return false
+		}
+	}
+	return true
 }
