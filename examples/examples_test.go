@@ -41,6 +41,8 @@ var calls = []call{
 	{"GET", "/enterprise/aispm/reports/exports/delivery-contract", "", "exports/delivery-contract.json", auth.AuditorViewer},
 	{"GET", "/enterprise/aispm/reports/exports/setup-wizard-contract", "", "exports/setup-wizard-contract.json", auth.AuditorViewer},
 	{"POST", "/enterprise/aispm/ingest", "@requests/ingest-batch.json", "", auth.ReportOperator},
+	{"POST", "/enterprise/aispm/reports/render", "@requests/render-brief.json", "", auth.ReportOperator},
+	{"POST", "/enterprise/aispm/reports/search", "@requests/search.json", "", auth.AuditorViewer},
 	{"GET", "/enterprise/aispm/reports/catalog", "", "responses/unauthenticated.json", ""},
 }
 

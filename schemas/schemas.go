@@ -24,6 +24,10 @@ const (
 	Settings       = "settings.schema.json"
 	IngestEnvelope = "ingest-envelope.schema.json"
 	IngestRequest  = "ingest-request.schema.json"
+	RenderRequest  = "render-request.schema.json"
+	SearchRequest  = "search-request.schema.json"
+	LegalHold      = "legal-hold-request.schema.json"
+	PackageRequest = "package-request.schema.json"
 )
 
 var (

@@ -19,7 +19,22 @@ Usage:
   aispm-reports tenant create ID NAME [EDITION]
                                             create a tenant (edition: community, enterprise, enterprise_trial)
   aispm-reports token issue TENANT ROLE     issue an API token (shown once)
-  aispm-reports export TENANT CONTRACT      print a public-safe export (delivery-contract, setup-wizard-contract)
+  aispm-reports export TENANT CONTRACT      print a public-safe export (delivery-contract, setup-wizard-contract,
+                                            export-package-manifest, retention-lifecycle, search-retrieval)
+  aispm-reports export-package TENANT PACKAGE DIR
+                                            write a package's offline bundle (manifest, signature, public key,
+                                            artifacts) into the new folder DIR
+  aispm-reports verify manifest FILE [--public-key PEM]
+                                            verify a bundle offline: FILE is its manifest.json (or the bundle
+                                            folder); checks the signature and every artifact digest
+  aispm-reports export-bundle TENANT DIR [--from RFC3339] [--to RFC3339]
+                                            write the tenant's audit log bundle (segments, checkpoints, public
+                                            key, manifests) for a time range into the new folder DIR
+  aispm-reports verify log BUNDLE [--public-key PEM] [--deep]
+                                            verify an audit log bundle offline: hash chains, signatures,
+                                            Merkle roots; names the first bad entry
+  aispm-reports verify proof FILE [--public-key PEM]
+                                            verify an evidence inclusion proof (GET .../evidence/{ref}/proof)
 
 Environment: AISPM_LISTEN (default 127.0.0.1:8787), AISPM_DATA_DIR (default ./data).
 `
@@ -48,6 +63,12 @@ func run(ctx context.Context, args []string, out io.Writer, log *slog.Logger) er
 		return tokenCmd(ctx, args[1:], out)
 	case "export":
 		return exportCmd(ctx, args[1:], out)
+	case "export-package":
+		return exportPackageCmd(ctx, args[1:], out)
+	case "export-bundle":
+		return exportBundleCmd(ctx, args[1:], out)
+	case "verify":
+		return verifyCmd(args[1:], out)
 	case "help", "-h", "--help":
 		fmt.Fprint(out, usage)
 		return nil

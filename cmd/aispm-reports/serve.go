@@ -24,6 +24,9 @@ import (
 
 const demoTenant = "demo"
 
+// schedulerTick is how often the embedded scheduler looks for due schedules.
+const schedulerTick = 10 * time.Second
+
 func openEmbedded(ctx context.Context) (*embeddedapp.App, config.Embedded, error) {
 	cfg, err := config.LoadEmbedded(os.LookupEnv)
 	if err != nil {
@@ -56,6 +59,15 @@ func serve(ctx context.Context, out io.Writer, log *slog.Logger) error {
 	printBanner(out, cfg, tokens)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// The in-process scheduler fires expiry sweeps (EventBridge Scheduler's job in AWS).
+	schedCtx, stopSched := context.WithCancel(ctx)
+	defer stopSched()
+	go func() {
+		_ = a.Scheduler.Run(schedCtx, schedulerTick, func(err error) { log.ErrorContext(ctx, "scheduled firing failed", "err", err) })
+	}()
+	// The audit writer reads the change feed into the audit log (the stream Lambda's job in AWS).
+	stopAudit := runAuditWriter(ctx, a, log)
+	defer stopAudit()
 	select {
 	case err := <-errc:
 		return err

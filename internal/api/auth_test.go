@@ -87,7 +87,8 @@ func TestEveryRouteHasItsLambda(t *testing.T) {
 	}
 	var have []string
 	for _, d := range dirs {
-		if d.IsDir() && d.Name() != "authorizer" {
+		if d.IsDir() && d.Name() != "authorizer" && d.Name() != "schedule-runner" &&
+			d.Name() != "audit-writer" && d.Name() != "audit-sealer" {
 			have = append(have, d.Name())
 		}
 	}

@@ -8,21 +8,34 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cavra-enterprise/aispm-reports/internal/artifacts"
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
 	"github.com/cavra-enterprise/aispm-reports/internal/catalog"
 	"github.com/cavra-enterprise/aispm-reports/internal/ingest"
 	"github.com/cavra-enterprise/aispm-reports/internal/itemstore"
+	"github.com/cavra-enterprise/aispm-reports/internal/manifest"
 	"github.com/cavra-enterprise/aispm-reports/internal/problem"
 	"github.com/cavra-enterprise/aispm-reports/internal/publicexport"
+	"github.com/cavra-enterprise/aispm-reports/internal/search"
 	"github.com/cavra-enterprise/aispm-reports/internal/settings"
+	"github.com/cavra-enterprise/aispm-reports/internal/signer"
 	"github.com/cavra-enterprise/aispm-reports/internal/tenancy"
 )
 
 // Handlers holds the domain services the routes call.
 type Handlers struct {
-	Tenants  *tenancy.Registry
-	Settings *settings.Service
-	Ingest   *ingest.Service
+	Tenants   *tenancy.Registry
+	Settings  *settings.Service
+	Ingest    *ingest.Service
+	Artifacts *artifacts.Service
+	Packages  *manifest.Service
+	Search    *search.Service
+	Signer    signer.Signer
+	Proofs    ProofSource
+	// Items answers the read-only queries of the public exports.
+	Items interface {
+		Query(ctx context.Context, q itemstore.Query) (itemstore.Page, error)
+	}
 }
 
 // tenant reads the caller's tenant; a token whose tenant no longer exists authenticates nobody.
@@ -125,7 +138,7 @@ func getExport(ctx context.Context, h *Handlers, r Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
-	raw, err := publicexport.Build(name, t, cur.Settings)
+	raw, err := publicexport.Build(name, h.ExportState(ctx, t, cur.Settings, r.Query.Get("package")))
 	if err != nil {
 		return Response{}, err
 	}

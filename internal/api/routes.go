@@ -28,7 +28,15 @@ var (
 	settingsRead = []auth.Role{auth.TenantAdmin, auth.ReportOperator, auth.SecurityLeadership}
 	ingestRoles  = []auth.Role{auth.TenantAdmin, auth.ReportOperator}
 	exportRoles  = []auth.Role{auth.TenantAdmin, auth.SecurityLeadership, auth.AuditorViewer}
+	// renderRoles produce artifacts; holdRoles place and lift legal holds; deleting an
+	// expired artifact is the tenant admin's alone.
+	renderRoles    = []auth.Role{auth.TenantAdmin, auth.ReportOperator}
+	holdRoles      = []auth.Role{auth.TenantAdmin, auth.SecurityLeadership}
+	readinessRoles = []auth.Role{auth.TenantAdmin, auth.SecurityLeadership, auth.AuditorViewer}
+	packageRead    = []auth.Role{auth.TenantAdmin, auth.ReportOperator, auth.SecurityLeadership, auth.AuditorViewer}
 )
+
+const reports = "/enterprise/aispm/reports"
 
 // Routes is the route table: the single source of every endpoint, its handler and the roles
 // (RBAC) allowed to call it.
@@ -39,6 +47,17 @@ func Routes() []Route {
 		{Name: "put-settings", Method: "PUT", Path: "/enterprise/aispm/reports/settings", Roles: adminOnly, Handle: putSettings},
 		{Name: "post-ingest", Method: "POST", Path: "/enterprise/aispm/ingest", Roles: ingestRoles, MaxBody: ingestMaxBody, Handle: postIngest},
 		{Name: "get-export", Method: "GET", Path: "/enterprise/aispm/reports/exports/{contract}", Roles: exportRoles, Handle: getExport},
+		{Name: "get-evidence-proof", Method: "GET", Path: "/enterprise/aispm/reports/evidence/{evidence_ref}/proof", Roles: proofRoles, Handle: getEvidenceProof},
+		{Name: "post-render", Method: "POST", Path: reports + "/render", Roles: renderRoles, Handle: postRender},
+		{Name: "post-search", Method: "POST", Path: reports + "/search", Roles: allRoles, Handle: postSearch},
+		{Name: "get-artifact", Method: "GET", Path: reports + "/artifacts/{artifact}", Roles: allRoles, Handle: getArtifact},
+		{Name: "post-retrieval", Method: "POST", Path: reports + "/artifacts/{artifact}/retrieval", Roles: allRoles, Handle: postRetrieval},
+		{Name: "post-legal-hold", Method: "POST", Path: reports + "/artifacts/{artifact}/legal-hold", Roles: holdRoles, Handle: postLegalHold},
+		{Name: "post-legal-hold-release", Method: "POST", Path: reports + "/artifacts/{artifact}/legal-hold/release", Roles: holdRoles, Handle: postReleaseHold},
+		{Name: "delete-artifact", Method: "DELETE", Path: reports + "/artifacts/{artifact}", Roles: adminOnly, Handle: deleteArtifact},
+		{Name: "post-deletion-readiness", Method: "POST", Path: reports + "/retention/deletion-readiness", Roles: readinessRoles, Handle: postDeletionReadiness},
+		{Name: "post-package", Method: "POST", Path: reports + "/packages", Roles: renderRoles, Handle: postPackage},
+		{Name: "get-package", Method: "GET", Path: reports + "/packages/{package}", Roles: packageRead, Handle: getPackage},
 	}
 }
 

@@ -7,47 +7,75 @@ import (
 	"context"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/api"
+	"github.com/cavra-enterprise/aispm-reports/internal/artifacts"
+	"github.com/cavra-enterprise/aispm-reports/internal/audit"
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
 	"github.com/cavra-enterprise/aispm-reports/internal/ingest"
 	"github.com/cavra-enterprise/aispm-reports/internal/itemstore"
+	"github.com/cavra-enterprise/aispm-reports/internal/manifest"
 	"github.com/cavra-enterprise/aispm-reports/internal/objectstore"
+	"github.com/cavra-enterprise/aispm-reports/internal/scheduler"
+	"github.com/cavra-enterprise/aispm-reports/internal/search"
 	"github.com/cavra-enterprise/aispm-reports/internal/settings"
+	"github.com/cavra-enterprise/aispm-reports/internal/signer"
 	"github.com/cavra-enterprise/aispm-reports/internal/tenancy"
 )
 
-// Ports are the adapters the services run on.
+// Ports are the adapters the services run on. Signer may be nil where no signing key is
+// configured: package creation then fails with a configuration error, nothing else does.
 type Ports struct {
-	Items   itemstore.Store
-	Objects objectstore.Store
-	Clock   clock.Clock
+	Items     itemstore.Store
+	Objects   objectstore.Store
+	Scheduler scheduler.Scheduler
+	Signer    signer.Signer
+	Clock     clock.Clock
 }
 
 // Services are the domain services built on the ports.
 type Services struct {
-	Tokens   *auth.Tokens
-	Tenants  *tenancy.Registry
-	Settings *settings.Service
-	Ingest   *ingest.Service
-	Handlers *api.Handlers
+	Tokens    *auth.Tokens
+	Tenants   *tenancy.Registry
+	Settings  *settings.Service
+	Ingest    *ingest.Service
+	Artifacts *artifacts.Service
+	Packages  *manifest.Service
+	Search    *search.Service
+	Signer    signer.Signer
+	Audit     *audit.Writer
+	Handlers  *api.Handlers
 }
 
 // Build creates the services.
 func Build(p Ports) *Services {
 	st := settings.NewService(p.Items, p.Clock)
-	retention := func(ctx context.Context, tenantID string) (int, error) {
+	tenantSettings := func(ctx context.Context, tenantID string) (settings.Settings, error) {
 		cur, err := st.Get(ctx, tenantID, "")
-		if err != nil {
-			return 0, err
-		}
-		return cur.Settings.RetentionDays.OperationalRecord, nil
+		return cur.Settings, err
+	}
+	retention := func(ctx context.Context, tenantID string) (int, error) {
+		s, err := tenantSettings(ctx, tenantID)
+		return s.RetentionDays.OperationalRecord, err
 	}
 	s := &Services{
 		Tokens:   auth.NewTokens(p.Items, p.Clock),
 		Tenants:  tenancy.NewRegistry(p.Items, p.Clock),
 		Settings: st,
 		Ingest:   ingest.NewService(p.Items, p.Objects, retention, p.Clock),
+		Signer:   p.Signer,
 	}
-	s.Handlers = &api.Handlers{Tenants: s.Tenants, Settings: s.Settings, Ingest: s.Ingest}
+	s.Artifacts = artifacts.NewService(p.Items, p.Objects, s.Ingest, p.Scheduler, tenantSettings, p.Clock)
+	s.Packages = manifest.NewService(p.Items, p.Objects, s.Artifacts, p.Signer, tenantSettings, p.Clock)
+	s.Search = search.NewService(p.Items, p.Objects, s.Artifacts, p.Clock)
+	s.Handlers = &api.Handlers{Tenants: s.Tenants, Settings: s.Settings, Ingest: s.Ingest,
+		Artifacts: s.Artifacts, Packages: s.Packages, Search: s.Search, Signer: p.Signer, Items: p.Items}
+	s.Audit = newAuditWriter(p, tenantSettings)
+	s.Handlers.Proofs = s.Audit
 	return s
+}
+
+// Fire is the schedule target: the embedded scheduler's callback and the schedule-runner
+// Lambda both hand every firing here.
+func (s *Services) Fire(ctx context.Context, f scheduler.Firing) error {
+	return s.Artifacts.Fire(ctx, f)
 }

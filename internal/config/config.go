@@ -20,6 +20,13 @@ const (
 	EnvArtifactBucket = "AISPM_ARTIFACT_BUCKET"
 	EnvAWSEndpoint    = "AISPM_AWS_ENDPOINT"
 	EnvRegion         = "AWS_REGION"
+	// EnvSigningKeyID is the KMS key (id, ARN or alias; ECC_NIST_P256, SIGN_VERIFY) that
+	// signs package manifests.
+	EnvSigningKeyID = "AISPM_SIGNING_KEY_ID"
+	// EnvScheduleTargetARN and EnvScheduleRoleARN are the schedule-runner function every
+	// EventBridge schedule fires and the role the scheduler assumes to invoke it.
+	EnvScheduleTargetARN = "AISPM_SCHEDULE_TARGET_ARN"
+	EnvScheduleRoleARN   = "AISPM_SCHEDULE_ROLE_ARN"
 )
 
 // Embedded configures `aispm-reports serve`.
@@ -52,6 +59,12 @@ type AWS struct {
 	Endpoint       string // emulator endpoint; empty in AWS
 	Table          string
 	ArtifactBucket string
+	// SigningKeyID, ScheduleTargetARN and ScheduleRoleARN are optional: a function whose
+	// route never signs or schedules runs without them; one that needs them fails its
+	// request with a configuration error (logged) rather than failing to start.
+	SigningKeyID      string
+	ScheduleTargetARN string
+	ScheduleRoleARN   string
 }
 
 // LoadAWS reads the Lambda configuration; the table and bucket are required.
@@ -61,6 +74,13 @@ func LoadAWS(lookup Lookup) (AWS, error) {
 		Endpoint:       get(lookup, EnvAWSEndpoint, ""),
 		Table:          get(lookup, EnvTable, ""),
 		ArtifactBucket: get(lookup, EnvArtifactBucket, ""),
+
+		SigningKeyID:      get(lookup, EnvSigningKeyID, ""),
+		ScheduleTargetARN: get(lookup, EnvScheduleTargetARN, ""),
+		ScheduleRoleARN:   get(lookup, EnvScheduleRoleARN, ""),
+	}
+	if (c.ScheduleTargetARN == "") != (c.ScheduleRoleARN == "") {
+		return AWS{}, fmt.Errorf("set both %s and %s, or neither", EnvScheduleTargetARN, EnvScheduleRoleARN)
 	}
 	if c.Table == "" {
 		return AWS{}, fmt.Errorf("%s is required", EnvTable)

@@ -10,11 +10,24 @@ const (
 	TokenRevoked    Action = "token.revoked"
 	SettingsUpdated Action = "settings.updated"
 	IngestAccepted  Action = "ingest.accepted"
+
+	ReportRendered    Action = "report.rendered"
+	PackageSigned     Action = "package.signed"
+	LegalHoldSet      Action = "artifact.legal_hold_set"
+	LegalHoldReleased Action = "artifact.legal_hold_released"
+	ArtifactExpired   Action = "artifact.expired"
+	ArtifactDeleted   Action = "artifact.deleted"
+	DeletionReadiness Action = "retention.deletion_readiness"
+	SearchPerformed   Action = "search.performed"
+	RetrievalDecided  Action = "artifact.retrieval_decided"
 )
 
 var registered = map[Action]bool{
 	TenantCreated: true, TokenIssued: true, TokenRevoked: true,
 	SettingsUpdated: true, IngestAccepted: true,
+	ReportRendered: true, PackageSigned: true, LegalHoldSet: true, LegalHoldReleased: true,
+	ArtifactExpired: true, ArtifactDeleted: true, DeletionReadiness: true, SearchPerformed: true,
+	RetrievalDecided: true,
 }
 
 func (a Action) known() bool { return registered[a] }

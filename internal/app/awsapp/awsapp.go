@@ -1,26 +1,33 @@
-// Package awsapp opens the product on its AWS adapters (DynamoDB, S3 Object Lock) for the
-// Lambda functions, in AWS or against an emulator endpoint.
+// Package awsapp opens the product on its AWS adapters (DynamoDB, S3 Object Lock, KMS,
+// EventBridge Scheduler) for the Lambda functions, in AWS or against an emulator endpoint.
 package awsapp
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	sched "github.com/aws/aws-sdk-go-v2/service/scheduler"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/api"
 	"github.com/cavra-enterprise/aispm-reports/internal/app"
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/awsclient"
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/dynamostore"
+	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/ebsched"
+	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/kmssigner"
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/s3worm"
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
 	"github.com/cavra-enterprise/aispm-reports/internal/config"
 	"github.com/cavra-enterprise/aispm-reports/internal/lambdaapi"
+	"github.com/cavra-enterprise/aispm-reports/internal/scheduler"
 )
 
 // Open builds the services on DynamoDB and S3.
@@ -34,7 +41,32 @@ func Open(ctx context.Context, cfg config.AWS) (*app.Services, error) {
 	s3c := s3worm.NewClient(awsCfg)
 	items := dynamostore.New(ddb, streams, cfg.Table, clock.System{})
 	objects := s3worm.New(s3c, s3.NewPresignClient(s3c), cfg.ArtifactBucket)
-	return app.Build(app.Ports{Items: items, Objects: objects, Clock: clock.System{}}), nil
+	p := app.Ports{Items: items, Objects: objects, Clock: clock.System{}, Scheduler: unconfiguredScheduler{}}
+	if cfg.SigningKeyID != "" {
+		p.Signer = kmssigner.New(kms.NewFromConfig(awsCfg), cfg.SigningKeyID)
+	}
+	if cfg.ScheduleTargetARN != "" {
+		p.Scheduler = ebsched.New(sched.NewFromConfig(awsCfg), ebsched.Target{FunctionARN: cfg.ScheduleTargetARN, RoleARN: cfg.ScheduleRoleARN})
+	}
+	return app.Build(p), nil
+}
+
+// unconfiguredScheduler stands in when no schedule target is configured: a render that
+// needs an expiry schedule fails with this error instead of silently skipping the schedule.
+type unconfiguredScheduler struct{}
+
+var _ scheduler.Scheduler = unconfiguredScheduler{}
+
+var errNoScheduler = fmt.Errorf("no schedule target configured: set %s and %s", config.EnvScheduleTargetARN, config.EnvScheduleRoleARN)
+
+func (unconfiguredScheduler) Create(context.Context, scheduler.Schedule) error { return errNoScheduler }
+func (unconfiguredScheduler) Update(context.Context, scheduler.Schedule) error { return errNoScheduler }
+func (unconfiguredScheduler) Delete(context.Context, string, string) error     { return errNoScheduler }
+func (unconfiguredScheduler) Get(context.Context, string, string) (scheduler.Schedule, error) {
+	return scheduler.Schedule{}, errNoScheduler
+}
+func (unconfiguredScheduler) List(context.Context, string) ([]scheduler.Schedule, error) {
+	return nil, errNoScheduler
 }
 
 func logger() *slog.Logger { return slog.New(slog.NewJSONHandler(os.Stderr, nil)) }
@@ -73,6 +105,27 @@ func AuthorizerHandler(ctx context.Context, lookup config.Lookup) (any, error) {
 // logs before exiting so the function's logs say why it never served.
 func StartRoute(name string) {
 	start("route "+name, func(ctx context.Context) (any, error) { return RouteHandler(ctx, name, os.LookupEnv) })
+}
+
+// ScheduleRunnerHandler returns the target of EventBridge Scheduler: the event is the
+// schedule's payload (its Target.Input), handed to the domain like an embedded firing.
+func ScheduleRunnerHandler(ctx context.Context, lookup config.Lookup) (func(context.Context, json.RawMessage) error, error) {
+	cfg, err := config.LoadAWS(lookup)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, payload json.RawMessage) error {
+		return svc.Fire(ctx, scheduler.Firing{Payload: payload, At: time.Now().UTC()})
+	}, nil
+}
+
+// StartScheduleRunner runs the schedule-runner Lambda.
+func StartScheduleRunner() {
+	start("schedule-runner", func(ctx context.Context) (any, error) { return ScheduleRunnerHandler(ctx, os.LookupEnv) })
 }
 
 // StartAuthorizer runs the authorizer Lambda.

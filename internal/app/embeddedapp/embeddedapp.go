@@ -13,15 +13,20 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/app"
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
 	"github.com/cavra-enterprise/aispm-reports/internal/config"
+	"github.com/cavra-enterprise/aispm-reports/internal/embedded/keysigner"
+	"github.com/cavra-enterprise/aispm-reports/internal/embedded/localsched"
 	"github.com/cavra-enterprise/aispm-reports/internal/embedded/sqlitestore"
 	"github.com/cavra-enterprise/aispm-reports/internal/embedded/wormfs"
+	"github.com/cavra-enterprise/aispm-reports/internal/scheduler"
 )
 
 // App is the embedded product.
 type App struct {
 	*app.Services
-	Items   *sqlitestore.Store
-	Objects *wormfs.Store
+	Items     *sqlitestore.Store
+	Objects   *wormfs.Store
+	Scheduler *localsched.Scheduler
+	KeySigner *keysigner.Signer
 }
 
 // Open creates the data folder on first use and opens every adapter in it.
@@ -43,8 +48,22 @@ func Open(ctx context.Context, cfg config.Embedded, clk clock.Clock) (*App, erro
 		items.Close()
 		return nil, err
 	}
-	svc := app.Build(app.Ports{Items: items, Objects: objects, Clock: clk})
-	return &App{Services: svc, Items: items, Objects: objects}, nil
+	sg, err := keysigner.LoadOrCreate(filepath.Join(cfg.DataDir, "signing.key"))
+	if err != nil {
+		items.Close()
+		return nil, err
+	}
+	// The scheduler fires into the services it is part of: svc is set before any Tick.
+	var svc *app.Services
+	sched, err := localsched.New(filepath.Join(cfg.DataDir, "schedules"), clk, func(ctx context.Context, f scheduler.Firing) error {
+		return svc.Fire(ctx, f)
+	})
+	if err != nil {
+		items.Close()
+		return nil, err
+	}
+	svc = app.Build(app.Ports{Items: items, Objects: objects, Scheduler: sched, Signer: sg, Clock: clk})
+	return &App{Services: svc, Items: items, Objects: objects, Scheduler: sched, KeySigner: sg}, nil
 }
 
 // Close releases the SQLite file.

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/cavra-enterprise/aispm-reports/internal/api"
+)
+
+// Access is what one function may do; the stack turns it into grant* calls (no hand-written
+// IAM) and into the environment the function needs for it.
+type Access struct {
+	Table TableAccess
+	// ObjectsRead: get, head and presign reads of artifact-bucket objects.
+	ObjectsRead bool
+	// ObjectsWrite: new object versions with retention and legal hold (never deletion).
+	ObjectsWrite bool
+	// ObjectsDelete: delete object versions. Object Lock still refuses a version under
+	// retention or legal hold; only the deletion of expired artifacts needs this.
+	ObjectsDelete bool
+	// Sign: sign with the KMS signing key and read its public key (AISPM_SIGNING_KEY_ID).
+	Sign bool
+	// PublicKey: read the signing key's public key only, to verify (AISPM_SIGNING_KEY_ID).
+	PublicKey bool
+}
+
+// usesSigningKey tells whether the function gets the signing key's id.
+func (a Access) usesSigningKey() bool { return a.Sign || a.PublicKey }
+
+// TableAccess is a function's access to the DynamoDB table.
+type TableAccess int
+
+const (
+	TableRead TableAccess = iota + 1
+	TableReadWrite
+)
+
+// routeAccess is the least privilege of each route-table entry. A route added to
+// internal/api without an entry here fails the synth (and the assertions tests) instead of
+// deploying with a guessed grant.
+var routeAccess = map[string]Access{
+	"get-catalog":             {Table: TableRead},
+	"get-settings":            {Table: TableRead},
+	"put-settings":            {Table: TableReadWrite},
+	"post-ingest":             {Table: TableReadWrite, ObjectsWrite: true},
+	"get-export":              {Table: TableRead},
+	"post-render":             {Table: TableReadWrite, ObjectsRead: true, ObjectsWrite: true},
+	"post-search":             {Table: TableReadWrite},
+	"get-artifact":            {Table: TableRead},
+	"post-retrieval":          {Table: TableReadWrite, ObjectsRead: true},
+	"post-legal-hold":         {Table: TableReadWrite, ObjectsRead: true, ObjectsWrite: true},
+	"post-legal-hold-release": {Table: TableReadWrite, ObjectsRead: true, ObjectsWrite: true},
+	"delete-artifact":         {Table: TableReadWrite, ObjectsRead: true, ObjectsDelete: true},
+	"post-deletion-readiness": {Table: TableReadWrite, ObjectsRead: true},
+	"post-package":            {Table: TableReadWrite, ObjectsRead: true, ObjectsWrite: true, Sign: true},
+	"get-package":             {Table: TableRead},
+	"get-evidence-proof":      {Table: TableRead, ObjectsRead: true, PublicKey: true},
+}
+
+// authorizerAccess: the authorizer only looks tokens up.
+var authorizerAccess = Access{Table: TableRead}
+
+// accessFor returns the access of every route, or an error naming the routes without one
+// (and the entries for routes that no longer exist).
+func accessFor(routes []api.Route) (map[string]Access, error) {
+	out := map[string]Access{}
+	var missing, stale []string
+	for _, r := range routes {
+		a, ok := routeAccess[r.Name]
+		if !ok {
+			missing = append(missing, r.Name)
+			continue
+		}
+		out[r.Name] = a
+	}
+	for name := range routeAccess {
+		if _, ok := out[name]; !ok {
+			stale = append(stale, name)
+		}
+	}
+	slices.Sort(stale)
+	if len(missing) > 0 || len(stale) > 0 {
+		return nil, fmt.Errorf("infra/access.go is out of step with the route table: no access for [%s]; entries for unknown routes [%s]",
+			strings.Join(missing, " "), strings.Join(stale, " "))
+	}
+	return out, nil
+}

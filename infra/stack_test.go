@@ -1,0 +1,589 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/cavra-enterprise/aispm-reports/infra/stackcheck"
+	"github.com/cavra-enterprise/aispm-reports/internal/api"
+	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/dynamostore"
+	"github.com/cavra-enterprise/aispm-reports/internal/config"
+)
+
+// One synth for the whole run (it takes seconds): both targets live in one app, synthesized
+// once in TestMain. With AISPM_CDK_OUT set, the cloud assembly is written there and
+// scripts/emulator-deploy.sh deploys the emulator stack from it, so `make test` synthesizes
+// once.
+var (
+	awsCfg, emuCfg = prodLikeConfig(), EmulatorConfig("http://127.0.0.1:4566")
+	templates      = map[string]map[string]any{} // by target
+	tmpl           = map[string]assertions.Template{}
+)
+
+func prodLikeConfig() Config {
+	c := AWSConfig()
+	c.Account, c.Region, c.SenderIdentity = "123456789012", "eu-central-1", "reports@example.com"
+	return c
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		defer jsii.Close()
+		out := os.Getenv("AISPM_CDK_OUT")
+		if out == "" {
+			dir, err := os.MkdirTemp("", "cdk.out-")
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			defer os.RemoveAll(dir)
+			out = dir
+		}
+		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(out)})
+		stacks := map[string]*Stack{}
+		for _, cfg := range []Config{awsCfg, emuCfg} {
+			st, err := NewStack(app, cfg)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "infra tests:", err)
+				return 1
+			}
+			stacks[cfg.Target] = st
+		}
+		app.Synth(nil) // the only synth: Template_FromStack reuses this assembly
+		for target, st := range stacks {
+			t := assertions.Template_FromStack(st.Stack, nil)
+			tmpl[target] = t
+			templates[target] = *t.ToJSON()
+		}
+		return m.Run()
+	}())
+}
+
+// assert runs a CDK assertion, which reports a mismatch by panicking, as a test error.
+func assert(t *testing.T, what string, fn func()) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%s: %v", what, r)
+		}
+	}()
+	fn()
+}
+
+type obj = map[string]any
+
+func like(m obj) assertions.Matcher { return assertions.Match_ObjectLike(&m) }
+func arrayWith(items ...any) assertions.Matcher {
+	return assertions.Match_ArrayWith(&items)
+}
+
+func eachTarget(t *testing.T, fn func(t *testing.T, target string, tp assertions.Template)) {
+	for _, target := range []string{TargetAWS, TargetEmulator} {
+		t.Run(target, func(t *testing.T) { fn(t, target, tmpl[target]) })
+	}
+}
+
+func resources(target, typ string) map[string]obj {
+	out := map[string]obj{}
+	for id, r := range templates[target]["Resources"].(obj) {
+		if r.(obj)["Type"] == typ {
+			out[id] = r.(obj)
+		}
+	}
+	return out
+}
+
+func TestArtifactBucketIsWORM(t *testing.T) {
+	eachTarget(t, func(t *testing.T, _ string, tp assertions.Template) {
+		assert(t, "one bucket", func() { tp.ResourceCountIs(jsii.String("AWS::S3::Bucket"), jsii.Number(1)) })
+		assert(t, "object lock with default COMPLIANCE retention", func() {
+			tp.HasResourceProperties(jsii.String("AWS::S3::Bucket"), obj{
+				"ObjectLockEnabled": true,
+				"ObjectLockConfiguration": obj{
+					"ObjectLockEnabled": "Enabled",
+					"Rule":              obj{"DefaultRetention": obj{"Mode": "COMPLIANCE", "Days": defaultLockDays}},
+				},
+			})
+		})
+		assert(t, "versioning", func() {
+			tp.HasResourceProperties(jsii.String("AWS::S3::Bucket"), obj{"VersioningConfiguration": obj{"Status": "Enabled"}})
+		})
+		assert(t, "public access block", func() {
+			tp.HasResourceProperties(jsii.String("AWS::S3::Bucket"), obj{"PublicAccessBlockConfiguration": obj{
+				"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true,
+			}})
+		})
+		assert(t, "KMS encryption with the stack's key", func() {
+			tp.HasResourceProperties(jsii.String("AWS::S3::Bucket"), obj{"BucketEncryption": obj{
+				"ServerSideEncryptionConfiguration": arrayWith(obj{
+					"BucketKeyEnabled": true,
+					"ServerSideEncryptionByDefault": obj{
+						"SSEAlgorithm":   "aws:kms",
+						"KMSMasterKeyID": obj{"Fn::GetAtt": []any{"ArtifactKey", "Arn"}},
+					},
+				}),
+			}})
+		})
+		assert(t, "TLS-only bucket policy", func() {
+			tp.HasResourceProperties(jsii.String("AWS::S3::BucketPolicy"), obj{
+				"Bucket": obj{"Ref": "ArtifactBucket"},
+				"PolicyDocument": like(obj{"Statement": arrayWith(like(obj{
+					"Effect":    "Deny",
+					"Action":    "s3:*",
+					"Principal": obj{"AWS": "*"},
+					"Condition": obj{"Bool": obj{"aws:SecureTransport": "false"}},
+				}))}),
+			})
+		})
+	})
+}
+
+func TestTableSettings(t *testing.T) {
+	eachTarget(t, func(t *testing.T, _ string, tp assertions.Template) {
+		assert(t, "classic table, not a global table", func() {
+			tp.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(1))
+			tp.ResourceCountIs(jsii.String("AWS::DynamoDB::GlobalTable"), jsii.Number(0))
+		})
+		assert(t, "table", func() {
+			tp.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), obj{
+				"TableName": defaultTableName,
+				"KeySchema": []any{
+					obj{"AttributeName": "pk", "KeyType": "HASH"},
+					obj{"AttributeName": "sk", "KeyType": "RANGE"},
+				},
+				"AttributeDefinitions": assertions.Match_ArrayWith(&[]any{
+					obj{"AttributeName": "pk", "AttributeType": "S"}, obj{"AttributeName": "sk", "AttributeType": "S"},
+					obj{"AttributeName": "gsi1pk", "AttributeType": "S"}, obj{"AttributeName": "gsi1sk", "AttributeType": "S"},
+				}),
+				"GlobalSecondaryIndexes": []any{obj{
+					"IndexName": "gsi1",
+					"KeySchema": []any{
+						obj{"AttributeName": "gsi1pk", "KeyType": "HASH"},
+						obj{"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+					},
+					"Projection": obj{"ProjectionType": "ALL"},
+				}},
+				"BillingMode":                      "PAY_PER_REQUEST",
+				"StreamSpecification":              obj{"StreamViewType": "NEW_AND_OLD_IMAGES"},
+				"PointInTimeRecoverySpecification": obj{"PointInTimeRecoveryEnabled": true},
+				"DeletionProtectionEnabled":        true,
+				"TimeToLiveSpecification":          obj{"AttributeName": "expires_at", "Enabled": true},
+			})
+		})
+	})
+}
+
+func TestKeys(t *testing.T) {
+	eachTarget(t, func(t *testing.T, _ string, tp assertions.Template) {
+		assert(t, "signing key", func() {
+			tp.HasResourceProperties(jsii.String("AWS::KMS::Key"), obj{"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY"})
+		})
+		assert(t, "artifact key rotates", func() {
+			tp.HasResourceProperties(jsii.String("AWS::KMS::Key"), obj{"EnableKeyRotation": true})
+		})
+	})
+}
+
+// Stateful resources keep fixed logical IDs and survive stack deletion and replacement.
+func TestStatefulResourcesAreRetainedUnderStableIDs(t *testing.T) {
+	eachTarget(t, func(t *testing.T, target string, _ assertions.Template) {
+		all := templates[target]["Resources"].(obj)
+		for id, typ := range map[string]string{
+			"Table": "AWS::DynamoDB::Table", "ArtifactBucket": "AWS::S3::Bucket",
+			"ArtifactKey": "AWS::KMS::Key", "SigningKey": "AWS::KMS::Key",
+		} {
+			r, ok := all[id].(obj)
+			if !ok || r["Type"] != typ {
+				t.Errorf("no %s under logical ID %s", typ, id)
+				continue
+			}
+			if r["DeletionPolicy"] != "Retain" || r["UpdateReplacePolicy"] != "Retain" {
+				t.Errorf("%s: DeletionPolicy %v, UpdateReplacePolicy %v; want Retain", id, r["DeletionPolicy"], r["UpdateReplacePolicy"])
+			}
+		}
+		for id, r := range resources(target, "AWS::Logs::LogGroup") {
+			if r["DeletionPolicy"] != "Retain" {
+				t.Errorf("log group %s is not retained", id)
+			}
+		}
+	})
+}
+
+// functionsByName maps a functions/<name> to its logical ID (the description names it).
+func functionsByName(t *testing.T, target string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for id, r := range resources(target, "AWS::Lambda::Function") {
+		desc, _ := r["Properties"].(obj)["Description"].(string)
+		name, ok := strings.CutPrefix(desc, "AISPM reports: ")
+		if !ok {
+			t.Fatalf("function %s has no name in its description %q", id, desc)
+		}
+		out[name] = id
+	}
+	return out
+}
+
+func TestOneAuthorizedRoutePerRouteTableEntry(t *testing.T) {
+	eachTarget(t, func(t *testing.T, target string, tp assertions.Template) {
+		routes := api.Routes()
+		assert(t, "one route per route-table entry, one API", func() {
+			tp.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Route"), jsii.Number(float64(len(routes))))
+			tp.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Api"), jsii.Number(1))
+		})
+		authorizers := resources(target, "AWS::ApiGatewayV2::Authorizer")
+		if len(authorizers) != 1 {
+			t.Fatalf("%d authorizers, want 1", len(authorizers))
+		}
+		var authorizerID string
+		for id := range authorizers {
+			authorizerID = id
+		}
+		fns := functionsByName(t, target)
+		integrations := resources(target, "AWS::ApiGatewayV2::Integration")
+		byKey := map[string]obj{}
+		for _, r := range resources(target, "AWS::ApiGatewayV2::Route") {
+			byKey[r["Properties"].(obj)["RouteKey"].(string)] = r["Properties"].(obj)
+		}
+		for _, route := range routes {
+			key := route.Method + " " + route.Path
+			p, ok := byKey[key]
+			if !ok {
+				t.Errorf("route table entry %s (%s) has no API route", route.Name, key)
+				continue
+			}
+			if p["AuthorizationType"] != "CUSTOM" || fmt.Sprint(p["AuthorizerId"]) != fmt.Sprint(obj{"Ref": authorizerID}) {
+				t.Errorf("%s: authorization %v %v, want CUSTOM with %s", key, p["AuthorizationType"], p["AuthorizerId"], authorizerID)
+			}
+			// Target is "integrations/<Ref integration>"; the integration invokes the route's own function.
+			integ := integrationOf(t, p["Target"])
+			uri := fmt.Sprint(integrations[integ]["Properties"].(obj)["IntegrationUri"])
+			if fns[route.Name] == "" || !strings.Contains(uri, fns[route.Name]) {
+				t.Errorf("%s: integration %s calls %s, want function %s", key, integ, uri, route.Name)
+			}
+		}
+		if len(fns) != len(routes)+1 {
+			t.Errorf("%d functions, want one per route plus the authorizer: %v", len(fns), fns)
+		}
+		assert(t, "authorizer: simple responses, Authorization header, no caching", func() {
+			tp.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), obj{
+				"AuthorizerType":                 "REQUEST",
+				"AuthorizerPayloadFormatVersion": "2.0",
+				"EnableSimpleResponses":          true,
+				"IdentitySource":                 []any{"$request.header.Authorization"},
+				"AuthorizerResultTtlInSeconds":   0,
+			})
+		})
+		authURI := fmt.Sprint(authorizers[authorizerID]["Properties"].(obj)["AuthorizerUri"])
+		if !strings.Contains(authURI, fns[authorizerName]) {
+			t.Errorf("authorizer calls %s, want function %s", authURI, authorizerName)
+		}
+	})
+}
+
+func integrationOf(t *testing.T, target any) string {
+	t.Helper()
+	join, ok := target.(obj)["Fn::Join"].([]any)
+	if !ok || len(join) != 2 {
+		t.Fatalf("route target %v", target)
+	}
+	for _, part := range join[1].([]any) {
+		if m, ok := part.(obj); ok && m["Ref"] != nil {
+			return fmt.Sprint(m["Ref"])
+		}
+	}
+	t.Fatalf("route target %v names no integration", target)
+	return ""
+}
+
+func TestFunctions(t *testing.T) {
+	wantArch := map[string]string{TargetAWS: "arm64", TargetEmulator: "x86_64"}
+	eachTarget(t, func(t *testing.T, target string, _ assertions.Template) {
+		fns := resources(target, "AWS::Lambda::Function")
+		if len(fns) == 0 {
+			t.Fatal("no functions")
+		}
+		for id, r := range fns {
+			p := r["Properties"].(obj)
+			if p["Runtime"] != "provided.al2023" || p["Handler"] != "bootstrap" {
+				t.Errorf("%s: runtime %v handler %v", id, p["Runtime"], p["Handler"])
+			}
+			if fmt.Sprint(p["Architectures"]) != fmt.Sprint([]any{wantArch[target]}) {
+				t.Errorf("%s: architectures %v, want [%s]", id, p["Architectures"], wantArch[target])
+			}
+			vars := p["Environment"].(obj)["Variables"].(obj)
+			if fmt.Sprint(vars[config.EnvTable]) != fmt.Sprint(obj{"Ref": "Table"}) ||
+				fmt.Sprint(vars[config.EnvArtifactBucket]) != fmt.Sprint(obj{"Ref": "ArtifactBucket"}) {
+				t.Errorf("%s: environment %v", id, vars)
+			}
+			_, hasEndpoint := vars[config.EnvAWSEndpoint]
+			if hasEndpoint != (target == TargetEmulator) {
+				t.Errorf("%s: %s set=%v on target %s", id, config.EnvAWSEndpoint, hasEndpoint, target)
+			}
+			logGroup, _ := p["LoggingConfig"].(obj)["LogGroup"].(obj)["Ref"].(string)
+			lg := templates[target]["Resources"].(obj)[logGroup]
+			if lg == nil || lg.(obj)["Properties"].(obj)["RetentionInDays"] != float64(defaultLogDays) {
+				t.Errorf("%s: log group %q without %d days retention", id, logGroup, defaultLogDays)
+			}
+		}
+	})
+}
+
+// statements returns every policy statement anywhere in the template (IAM policies, bucket
+// policies, key policies, role trust policies...).
+func statements(v any, where string, out *[]struct {
+	where string
+	s     obj
+}) {
+	switch x := v.(type) {
+	case obj:
+		if st, ok := x["Statement"].([]any); ok {
+			for _, s := range st {
+				*out = append(*out, struct {
+					where string
+					s     obj
+				}{where, s.(obj)})
+			}
+		}
+		for k, c := range x {
+			statements(c, where+"/"+k, out)
+		}
+	case []any:
+		for i, c := range x {
+			statements(c, fmt.Sprintf("%s[%d]", where, i), out)
+		}
+	}
+}
+
+func actions(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, a := range x {
+			out = append(out, fmt.Sprint(a))
+		}
+		return out
+	}
+	return nil
+}
+
+// No Allow statement anywhere grants "*" or a whole service ("s3:*"); the only "s3:*" is the
+// TLS-only Deny. (CDK's grant* use prefix patterns such as "s3:GetObject*", which stay
+// within one family of actions.)
+func TestNoWildcardActions(t *testing.T) {
+	eachTarget(t, func(t *testing.T, target string, _ assertions.Template) {
+		var all []struct {
+			where string
+			s     obj
+		}
+		statements(templates[target]["Resources"], "Resources", &all)
+		if len(all) < 10 {
+			t.Fatalf("found only %d policy statements; the walk is broken", len(all))
+		}
+		for _, st := range all {
+			if _, ok := st.s["NotAction"]; ok && st.s["Effect"] == "Allow" {
+				t.Errorf("%s: Allow with NotAction", st.where)
+			}
+			for _, a := range actions(st.s["Action"]) {
+				wild := a == "*" || strings.HasSuffix(a, ":*")
+				if wild && st.s["Effect"] != "Deny" {
+					t.Errorf("%s: %s statement with action %q", st.where, st.s["Effect"], a)
+				}
+			}
+		}
+	})
+}
+
+// Each function gets what infra/access.go gives its route, and no more.
+func TestLeastPrivilege(t *testing.T) {
+	target := TargetAWS
+	fns := functionsByName(t, target)
+	roleOf := map[string]string{} // function logical ID -> role logical ID
+	for id, r := range resources(target, "AWS::Lambda::Function") {
+		roleOf[id] = r["Properties"].(obj)["Role"].(obj)["Fn::GetAtt"].([]any)[0].(string)
+	}
+	granted := map[string][]string{} // role logical ID -> actions
+	for _, r := range resources(target, "AWS::IAM::Policy") {
+		p := r["Properties"].(obj)
+		for _, role := range p["Roles"].([]any) {
+			ref := role.(obj)["Ref"].(string)
+			for _, s := range p["PolicyDocument"].(obj)["Statement"].([]any) {
+				granted[ref] = append(granted[ref], actions(s.(obj)["Action"])...)
+			}
+		}
+	}
+	for name, id := range fns {
+		acts := granted[roleOf[id]]
+		access := authorizerAccess
+		if name != authorizerName {
+			access = routeAccess[name]
+		}
+		for _, c := range []struct {
+			action string
+			want   bool
+		}{
+			{"dynamodb:PutItem", access.Table == TableReadWrite},
+			{"dynamodb:GetItem", access.Table != 0},
+			{"s3:GetObject*", access.ObjectsRead},
+			{"s3:PutObject", access.ObjectsWrite},
+			{"s3:DeleteObject*", access.ObjectsDelete},
+			{"kms:Sign", access.Sign},
+			{"kms:GetPublicKey", access.usesSigningKey()},
+		} {
+			if got := slices.Contains(acts, c.action); got != c.want {
+				t.Errorf("%s: %s granted=%v, access %+v", name, c.action, got, access)
+			}
+		}
+		vars := resources(target, "AWS::Lambda::Function")[id]["Properties"].(obj)["Environment"].(obj)["Variables"].(obj)
+		if _, ok := vars[config.EnvSigningKeyID]; ok != access.usesSigningKey() {
+			t.Errorf("%s: %s set=%v, access %+v", name, config.EnvSigningKeyID, ok, access)
+		}
+		for _, a := range acts {
+			if strings.HasPrefix(a, "s3:BypassGovernance") || strings.HasPrefix(a, "s3:PutBucket") || strings.HasPrefix(a, "s3:DeleteBucket") {
+				t.Errorf("%s may %s on the WORM bucket", name, a)
+			}
+		}
+	}
+}
+
+func TestAccessTableFollowsRouteTable(t *testing.T) {
+	if _, err := accessFor(api.Routes()); err != nil {
+		t.Fatal(err)
+	}
+	extra := append(api.Routes(), api.Route{Name: "post-unknown", Method: "POST", Path: "/x"})
+	if _, err := accessFor(extra); err == nil || !strings.Contains(err.Error(), "post-unknown") {
+		t.Fatalf("a route without access was accepted: %v", err)
+	}
+	if _, err := accessFor(api.Routes()[1:]); err == nil || !strings.Contains(err.Error(), api.Routes()[0].Name) {
+		t.Fatalf("a stale access entry was accepted: %v", err)
+	}
+}
+
+func TestOutputs(t *testing.T) {
+	for target, want := range map[string][]string{
+		TargetAWS:      {OutAPIID, OutAPIEndpoint, OutTableName, OutBucketName, OutSigningKeyArn, OutArtifactKeyArn, OutSenderIdentity},
+		TargetEmulator: {OutAPIID, OutAPIEndpoint, OutTableName, OutBucketName, OutSigningKeyArn, OutArtifactKeyArn},
+	} {
+		outs := templates[target]["Outputs"].(obj)
+		for _, o := range want {
+			if outs[o] == nil {
+				t.Errorf("%s: no output %s", target, o)
+			}
+		}
+	}
+}
+
+func TestConfigFromContext(t *testing.T) {
+	ctx := func(kv ...string) func(string) (string, bool) {
+		m := map[string]string{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+	}
+	c, err := ConfigFromContext(ctx())
+	if err != nil || c.Arch != ArchARM64 || c.AWSEndpoint != "" || c.StackName != defaultStackName {
+		t.Fatalf("default: %+v %v", c, err)
+	}
+	c, err = ConfigFromContext(ctx("target", "emulator"))
+	if err != nil || c.Arch != ArchX8664 || c.AWSEndpoint != defaultEndpoint || c.Account != emulatorAccount {
+		t.Fatalf("emulator: %+v %v", c, err)
+	}
+	c, err = ConfigFromContext(ctx("account", "123456789012", "region", "eu-west-1", "senderIdentity", "example.com", "objectLockDays", "2555"))
+	if err != nil || c.Account != "123456789012" || c.Region != "eu-west-1" || c.ObjectLockDays != 2555 {
+		t.Fatalf("aws: %+v %v", c, err)
+	}
+	for _, bad := range [][]string{
+		{"target", "prod"}, {"arch", "amd64"}, {"awsEndpoint", "http://127.0.0.1:4566"}, {"account", "12"},
+		{"objectLockDays", "0"}, {"objectLockDays", "ten"}, {"logRetentionDays", "42"}, {"tableName", "a"},
+		{"senderIdentity", "not an identity"}, {"target", "emulator", "awsEndpoint", "ftp://x"},
+	} {
+		if _, err := ConfigFromContext(ctx(bad...)); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+// The stream-consumer wiring point (used by the audit writer later): a second, tiny app so
+// the main stacks deploy no consumer.
+func TestStreamConsumerWiring(t *testing.T) {
+	app := awscdk.NewApp(nil)
+	st := awscdk.NewStack(app, jsii.String("Probe"), nil)
+	d := NewData(st, "Data", DataProps{TableName: "probe", ObjectLockDays: 1})
+	fn := awslambda.NewFunction(st, jsii.String("Consumer"), &awslambda.FunctionProps{
+		Runtime: awslambda.Runtime_PROVIDED_AL2023(), Handler: jsii.String("bootstrap"),
+		Code: awslambda.Code_FromAsset(jsii.String(filepath.Join(emuCfg.DistDir, distArchDir[emuCfg.Arch], authorizerName+".zip")), nil),
+	})
+	d.AddStreamConsumer(fn, StreamConsumerProps{})
+	tp := assertions.Template_FromStack(st, nil)
+	assert(t, "event source mapping", func() {
+		tp.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), obj{
+			"EventSourceArn":             obj{"Fn::GetAtt": []any{"Table", "StreamArn"}},
+			"StartingPosition":           "TRIM_HORIZON",
+			"FunctionResponseTypes":      []any{"ReportBatchItemFailures"},
+			"BisectBatchOnFunctionError": true,
+		})
+	})
+	assert(t, "stream read grant", func() {
+		tp.HasResourceProperties(jsii.String("AWS::IAM::Policy"), obj{
+			"PolicyDocument": like(obj{"Statement": arrayWith(like(obj{
+				"Action":   arrayWith("dynamodb:GetRecords", "dynamodb:GetShardIterator"),
+				"Resource": obj{"Fn::GetAtt": []any{"Table", "StreamArn"}},
+			}))}),
+		})
+	})
+}
+
+// The item layout the table declares is the one the DynamoDB adapter writes.
+func TestTableLayoutMatchesAdapter(t *testing.T) {
+	for got, want := range map[string]string{
+		attrPK: dynamostore.AttrPK, attrSK: dynamostore.AttrSK, attrGSI1PK: dynamostore.AttrGSI1PK,
+		attrGSI1SK: dynamostore.AttrGSI1SK, ttlAttribute: dynamostore.AttrExpiresAt,
+	} {
+		if got != want {
+			t.Errorf("infra declares attribute %q, the adapter writes %q", got, want)
+		}
+	}
+}
+
+// The deploy read-back (stackcheck) derives its expectations from the emulator template.
+func TestStackcheckReadsTheTemplate(t *testing.T) {
+	b, err := json.Marshal(templates[TargetEmulator])
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "t.json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e, err := stackcheck.ExpectFromTemplate(path, stackcheck.Outputs{"TableName": "t", "ArtifactBucketName": "b", "ApiId": "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.LockMode != "COMPLIANCE" || e.LockDays != defaultLockDays || !e.Versioned || !e.BlockPublicAccess || !e.KMSEncrypted || !e.TLSOnly {
+		t.Errorf("bucket expectations: %+v", e)
+	}
+	if e.StreamViewType != "NEW_AND_OLD_IMAGES" || !e.PITR || !e.DeletionProtection || e.TTLAttribute != ttlAttribute ||
+		fmt.Sprint(e.GSIs) != "[gsi1]" {
+		t.Errorf("table expectations: %+v", e)
+	}
+	if len(e.RouteKeys) != len(api.Routes()) || !e.AuthorizerSimpleResponses || e.AuthorizerTTL != 0 ||
+		fmt.Sprint(e.AuthorizerIdentitySource) != "[$request.header.Authorization]" {
+		t.Errorf("API expectations: %+v", e)
+	}
+	if e.Runtime != "provided.al2023" || e.Handler != "bootstrap" || e.Architecture != "x86_64" || e.Functions != len(api.Routes())+1 {
+		t.Errorf("function expectations: %+v", e)
+	}
+}

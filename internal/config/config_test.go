@@ -1,0 +1,29 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func lookup(env map[string]string) Lookup {
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+}
+
+func TestLoadAWSReadsSigningAndScheduleTargets(t *testing.T) {
+	base := map[string]string{EnvTable: "t", EnvArtifactBucket: "b"}
+	c, err := LoadAWS(lookup(base))
+	if err != nil || c.SigningKeyID != "" || c.ScheduleTargetARN != "" {
+		t.Fatalf("optional settings: %+v %v", c, err)
+	}
+	base[EnvSigningKeyID] = "alias/aispm-signing"
+	base[EnvScheduleTargetARN] = "arn:aws:lambda:us-east-1:000000000000:function:schedule-runner"
+	base[EnvScheduleRoleARN] = "arn:aws:iam::000000000000:role/scheduler-invoke"
+	c, err = LoadAWS(lookup(base))
+	if err != nil || c.SigningKeyID != "alias/aispm-signing" || c.ScheduleTargetARN == "" || c.ScheduleRoleARN == "" {
+		t.Fatalf("configured: %+v %v", c, err)
+	}
+	delete(base, EnvScheduleRoleARN)
+	if _, err := LoadAWS(lookup(base)); err == nil || !strings.Contains(err.Error(), EnvScheduleRoleARN) {
+		t.Fatalf("target without role: %v", err)
+	}
+}

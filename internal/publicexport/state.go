@@ -1,0 +1,29 @@
+package publicexport
+
+import (
+	"time"
+
+	"github.com/cavra-enterprise/aispm-reports/internal/artifacts"
+	"github.com/cavra-enterprise/aispm-reports/internal/manifest"
+	"github.com/cavra-enterprise/aispm-reports/internal/search"
+	"github.com/cavra-enterprise/aispm-reports/internal/settings"
+	"github.com/cavra-enterprise/aispm-reports/internal/tenancy"
+)
+
+// State is the tenant state the exports read. The loaders run only for the export asked
+// for, so a settings export never reads artifacts.
+type State struct {
+	Tenant   tenancy.Tenant
+	Settings settings.Settings
+	Now      time.Time
+	// Package loads the package to export (the latest, or one named by the caller).
+	Package func() (manifest.Record, error)
+	// Artifacts loads the tenant's most recent artifact records, newest first.
+	Artifacts func() ([]artifacts.Record, error)
+	// Search loads the latest stored search and retrieval decision (nil when none yet).
+	Search func() (*search.QueryRecord, *search.RetrievalRecord, error)
+	// AuditStart is when the tenant's evidence log begins ("" when it is empty).
+	AuditStart func() (string, error)
+	// SigningKeyID names the key that signs manifests ("" when none is configured).
+	SigningKeyID string
+}
