@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
@@ -62,6 +63,19 @@ type Store interface {
 type Tokens struct {
 	items Store
 	clock clock.Clock
+	// recent holds principals looked up in the last principalCacheFor, keyed by token hash
+	// (never the token itself). Every request authenticates, so this saves an item-store
+	// read per request; the price is that a revocation made by another process takes up to
+	// principalCacheFor to reach this one (a revocation made here is immediate).
+	recent sync.Map
+}
+
+// principalCacheFor bounds how long a revoked token can still work in another process.
+const principalCacheFor = 5 * time.Second
+
+type recentPrincipal struct {
+	p     Principal
+	until time.Time
 }
 
 func NewTokens(items Store, clk clock.Clock) *Tokens { return &Tokens{items: items, clock: clk} }
@@ -131,7 +145,14 @@ func (t *Tokens) Authenticate(ctx context.Context, header string) (Principal, er
 	if !ok || !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 200 {
 		return Principal{}, ErrUnauthenticated
 	}
-	it, err := t.items.Get(ctx, hashKey(secret), "TOKEN")
+	key, now := hashKey(secret), t.clock.Now()
+	if c, ok := t.recent.Load(key); ok {
+		if r := c.(recentPrincipal); now.Before(r.until) {
+			return r.p, nil
+		}
+		t.recent.Delete(key)
+	}
+	it, err := t.items.Get(ctx, key, "TOKEN")
 	if errors.Is(err, itemstore.ErrNotFound) {
 		return Principal{}, ErrUnauthenticated
 	}
@@ -142,7 +163,9 @@ func (t *Tokens) Authenticate(ctx context.Context, header string) (Principal, er
 	if err := json.Unmarshal(it.Data, &rec); err != nil || !rec.Role.Valid() || rec.TenantID == "" {
 		return Principal{}, ErrUnauthenticated
 	}
-	return Principal{TenantID: rec.TenantID, Role: rec.Role, TokenRef: rec.TokenRef}, nil
+	p := Principal{TenantID: rec.TenantID, Role: rec.Role, TokenRef: rec.TokenRef}
+	t.recent.Store(key, recentPrincipal{p: p, until: now.Add(principalCacheFor)})
+	return p, nil
 }
 
 // Revoke deletes a token of tenantID by its ref.
@@ -165,5 +188,9 @@ func (t *Tokens) Revoke(ctx context.Context, tenantID, tokenRef, actorRole strin
 		return err
 	}
 	it := page.Items[0]
-	return t.items.Transact(ctx, []itemstore.Write{{Kind: itemstore.Delete, Cond: itemstore.IfExists, Item: itemstore.Item{PK: it.PK, SK: it.SK}}, evw})
+	if err := t.items.Transact(ctx, []itemstore.Write{{Kind: itemstore.Delete, Cond: itemstore.IfExists, Item: itemstore.Item{PK: it.PK, SK: it.SK}}, evw}); err != nil {
+		return err
+	}
+	t.recent.Delete(it.PK)
+	return nil
 }
