@@ -23,10 +23,18 @@ type Access struct {
 	Sign bool
 	// PublicKey: read the signing key's public key only, to verify (AISPM_SIGNING_KEY_ID).
 	PublicKey bool
+	// NamesSigningKey: names the signing key in what it returns (the retention-lifecycle
+	// export of get-export): AISPM_SIGNING_KEY_ID only, no KMS call and no KMS grant.
+	NamesSigningKey bool
+	// Schedules: creates the tenant's one-shot schedules (the expiry sweep of each render)
+	// in its EventBridge Scheduler group tenant-<id>: AISPM_SCHEDULE_TARGET_ARN and
+	// AISPM_SCHEDULE_ROLE_ARN, schedule and group actions on this account and region's
+	// tenant-* groups only, and iam:PassRole on the scheduler's role only.
+	Schedules bool
 }
 
 // usesSigningKey tells whether the function gets the signing key's id.
-func (a Access) usesSigningKey() bool { return a.Sign || a.PublicKey }
+func (a Access) usesSigningKey() bool { return a.Sign || a.PublicKey || a.NamesSigningKey }
 
 // TableAccess is a function's access to the DynamoDB table.
 type TableAccess int
@@ -38,14 +46,15 @@ const (
 
 // routeAccess is the least privilege of each route-table entry. A route added to
 // internal/api without an entry here fails the synth (and the assertions tests) instead of
-// deploying with a guessed grant.
+// deploying with a guessed grant. A render schedules its expiry sweep and, with a
+// package_type, signs the package manifest like post-package.
 var routeAccess = map[string]Access{
 	"get-catalog":             {Table: TableRead},
 	"get-settings":            {Table: TableRead},
 	"put-settings":            {Table: TableReadWrite},
 	"post-ingest":             {Table: TableReadWrite, ObjectsWrite: true},
-	"get-export":              {Table: TableRead},
-	"post-render":             {Table: TableReadWrite, ObjectsRead: true, ObjectsWrite: true},
+	"get-export":              {Table: TableRead, NamesSigningKey: true}, // the retention-lifecycle export names the key
+	"post-render":             {Table: TableReadWrite, ObjectsRead: true, ObjectsWrite: true, Sign: true, Schedules: true},
 	"post-search":             {Table: TableReadWrite},
 	"get-artifact":            {Table: TableRead},
 	"post-retrieval":          {Table: TableReadWrite, ObjectsRead: true},
@@ -60,6 +69,26 @@ var routeAccess = map[string]Access{
 
 // authorizerAccess: the authorizer only looks tokens up.
 var authorizerAccess = Access{Table: TableRead}
+
+// The functions that serve no route (functions/<name>).
+const (
+	auditWriterName    = "audit-writer"
+	auditSealerName    = "audit-sealer"
+	scheduleRunnerName = "schedule-runner"
+)
+
+// triggerAccess is the least privilege of the functions that events, not API calls, start.
+var triggerAccess = map[string]Access{
+	// Appends evidence to the hash-chained log (conditional writes), seals segments and
+	// checkpoints into the WORM bucket under retention (reading back what a crashed seal
+	// left) and signs checkpoints. Stream read comes with Data.AddStreamConsumer.
+	auditWriterName: {Table: TableReadWrite, ObjectsRead: true, ObjectsWrite: true, Sign: true},
+	// The same sealing for tenants whose checkpoint is due by age, on a schedule.
+	auditSealerName: {Table: TableReadWrite, ObjectsRead: true, ObjectsWrite: true, Sign: true},
+	// Fires artifact expiry sweeps: reads due artifacts through the index and marks them
+	// expired with evidence in one transaction; no object access.
+	scheduleRunnerName: {Table: TableReadWrite},
+}
 
 // accessFor returns the access of every route, or an error naming the routes without one
 // (and the entries for routes that no longer exist).

@@ -99,14 +99,19 @@ func NewData(scope constructs.Construct, id string, props DataProps) *Data {
 
 // StreamConsumerProps configures a consumer of the table's change stream.
 type StreamConsumerProps struct {
-	BatchSize     int
+	// BatchSize defaults to 100.
+	BatchSize int
+	// RetryAttempts of a failed batch; 0 means 10.
 	RetryAttempts int
 }
 
 // AddStreamConsumer is the wiring point for the change-feed consumers (the audit writer,
 // then the projections): fn receives the table's NEW_AND_OLD_IMAGES stream from the oldest
 // record on, reports batch item failures (the handler returns
-// events.DynamoDBEventResponse) and gets read access to the stream only.
+// events.DynamoDBEventResponse) and gets read access to the stream only. Batches are not
+// bisected on error: the handler names the first failed record itself (and every record
+// after it), so Lambda resumes exactly there; a consumer that returns an error has failed
+// as a whole and gets the same batch again.
 func (d *Data) AddStreamConsumer(fn awslambda.IFunction, props StreamConsumerProps) {
 	batch, retries := props.BatchSize, props.RetryAttempts
 	if batch <= 0 {
@@ -119,7 +124,7 @@ func (d *Data) AddStreamConsumer(fn awslambda.IFunction, props StreamConsumerPro
 		StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
 		BatchSize:               jsii.Number(float64(batch)),
 		RetryAttempts:           jsii.Number(float64(retries)),
-		BisectBatchOnError:      jsii.Bool(true),
+		BisectBatchOnError:      jsii.Bool(false),
 		ReportBatchItemFailures: jsii.Bool(true),
 	}))
 }

@@ -9,12 +9,15 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/config"
 )
 
-// Stack is the whole service: data, signing key and the HTTP API.
+// Stack is the whole service: data, signing key, the schedule target, the HTTP API and
+// the audit log's functions.
 type Stack struct {
 	awscdk.Stack
-	Data    *Data
-	Signing *Signing
-	API     *API
+	Data      *Data
+	Signing   *Signing
+	Schedules *Schedules
+	API       *API
+	Audit     *Audit
 }
 
 // Stack outputs the deploy scripts and the end-to-end test read.
@@ -26,6 +29,13 @@ const (
 	OutSigningKeyArn  = "SigningKeyArn"
 	OutArtifactKeyArn = "ArtifactKeyArn"
 	OutSenderIdentity = "SenderIdentity"
+	// The functions events start and the schedule target (the end-to-end test invokes the
+	// sealer and checks the schedules).
+	OutAuditWriterFunction = "AuditWriterFunctionName"
+	OutAuditSealerFunction = "AuditSealerFunctionName"
+	OutAuditSealerSchedule = "AuditSealerScheduleName"
+	OutScheduleRunnerArn   = "ScheduleRunnerFunctionArn"
+	OutSchedulerRoleArn    = "SchedulerRoleArn"
 )
 
 // NewStack builds the stack for cfg. The route table (internal/api.Routes) decides the
@@ -64,9 +74,19 @@ func NewStack(scope constructs.Construct, cfg Config) (*Stack, error) {
 	if cfg.AWSEndpoint != "" {
 		env[config.EnvAWSEndpoint] = cfg.AWSEndpoint
 	}
-	s.API, err = NewAPI(st, "Api", APIProps{
-		Name: cfg.StackName, Routes: api.Routes(), Access: access, Data: s.Data, SigningKey: s.Signing.Key,
-		Arch: cfg.Arch, DistDir: cfg.DistDir, Env: env, LogRetention: logDays,
+	functions := NewFunctions(FunctionsProps{
+		Data: s.Data, SigningKey: s.Signing.Key, Arch: cfg.Arch, DistDir: cfg.DistDir, Env: env, LogRetention: logDays,
+	})
+	if s.Schedules, err = NewSchedules(st, "Schedules", SchedulesProps{Functions: functions}); err != nil {
+		return nil, err
+	}
+	functions.UseSchedules(s.Schedules)
+	s.API, err = NewAPI(st, "Api", APIProps{Name: cfg.StackName, Routes: api.Routes(), Access: access, Functions: functions})
+	if err != nil {
+		return nil, err
+	}
+	s.Audit, err = NewAudit(st, "Audit", AuditProps{
+		Functions: functions, Data: s.Data, SealerScheduleName: cfg.StackName + "-audit-sealer",
 	})
 	if err != nil {
 		return nil, err
@@ -81,6 +101,11 @@ func NewStack(scope constructs.Construct, cfg Config) (*Stack, error) {
 	output(OutBucketName, s.Data.Bucket.BucketName())
 	output(OutSigningKeyArn, s.Signing.Key.KeyArn())
 	output(OutArtifactKeyArn, s.Data.Key.KeyArn())
+	output(OutAuditWriterFunction, s.Audit.Writer.FunctionName())
+	output(OutAuditSealerFunction, s.Audit.Sealer.FunctionName())
+	output(OutAuditSealerSchedule, s.Audit.SealerSchedule.ScheduleName())
+	output(OutScheduleRunnerArn, s.Schedules.Runner.FunctionArn())
+	output(OutSchedulerRoleArn, s.Schedules.SchedulerRole.RoleArn())
 	if cfg.SenderIdentity != "" {
 		output(OutSenderIdentity, jsii.String(cfg.SenderIdentity))
 	}

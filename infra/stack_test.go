@@ -16,6 +16,7 @@ import (
 
 	"github.com/cavra-enterprise/aispm-reports/infra/stackcheck"
 	"github.com/cavra-enterprise/aispm-reports/internal/api"
+	"github.com/cavra-enterprise/aispm-reports/internal/artifacts"
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/dynamostore"
 	"github.com/cavra-enterprise/aispm-reports/internal/config"
 )
@@ -25,10 +26,19 @@ import (
 // scripts/emulator-deploy.sh deploys the emulator stack from it, so `make test` synthesizes
 // once.
 var (
-	awsCfg, emuCfg = prodLikeConfig(), EmulatorConfig("http://127.0.0.1:4566")
+	awsCfg, emuCfg = prodLikeConfig(), EmulatorConfig(emulatorEndpoint())
 	templates      = map[string]map[string]any{} // by target
 	tmpl           = map[string]assertions.Template{}
 )
+
+// emulatorEndpoint is the MiniStack the deploy will use (scripts/emulators.sh prints it), so
+// the assembly reused by scripts/emulator-deploy.sh points its functions at that emulator.
+func emulatorEndpoint() string {
+	if ep := os.Getenv("AISPM_MINISTACK_ENDPOINT"); ep != "" {
+		return ep
+	}
+	return defaultEndpoint
+}
 
 func prodLikeConfig() Config {
 	c := AWSConfig()
@@ -272,8 +282,8 @@ func TestOneAuthorizedRoutePerRouteTableEntry(t *testing.T) {
 				t.Errorf("%s: integration %s calls %s, want function %s", key, integ, uri, route.Name)
 			}
 		}
-		if len(fns) != len(routes)+1 {
-			t.Errorf("%d functions, want one per route plus the authorizer: %v", len(fns), fns)
+		if len(fns) != len(routes)+1+len(triggerAccess) {
+			t.Errorf("%d functions, want one per route plus the authorizer and %d triggers: %v", len(fns), len(triggerAccess), fns)
 		}
 		assert(t, "authorizer: simple responses, Authorization header, no caching", func() {
 			tp.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), obj{
@@ -406,49 +416,87 @@ func TestNoWildcardActions(t *testing.T) {
 	})
 }
 
-// Each function gets what infra/access.go gives its route, and no more.
-func TestLeastPrivilege(t *testing.T) {
-	target := TargetAWS
-	fns := functionsByName(t, target)
-	roleOf := map[string]string{} // function logical ID -> role logical ID
-	for id, r := range resources(target, "AWS::Lambda::Function") {
-		roleOf[id] = r["Properties"].(obj)["Role"].(obj)["Fn::GetAtt"].([]any)[0].(string)
+// accessOf is the Access infra/access.go gives functions/<name>.
+func accessOf(t *testing.T, name string) Access {
+	t.Helper()
+	if name == authorizerName {
+		return authorizerAccess
 	}
-	granted := map[string][]string{} // role logical ID -> actions
+	if a, ok := routeAccess[name]; ok {
+		return a
+	}
+	if a, ok := triggerAccess[name]; ok {
+		return a
+	}
+	t.Fatalf("function %s has no access entry", name)
+	return Access{}
+}
+
+// policyStatements returns the statements of the IAM policies attached to role (a logical ID).
+func policyStatements(target, role string) []obj {
+	var out []obj
 	for _, r := range resources(target, "AWS::IAM::Policy") {
 		p := r["Properties"].(obj)
-		for _, role := range p["Roles"].([]any) {
-			ref := role.(obj)["Ref"].(string)
+		for _, ref := range p["Roles"].([]any) {
+			if ref.(obj)["Ref"] != role {
+				continue
+			}
 			for _, s := range p["PolicyDocument"].(obj)["Statement"].([]any) {
-				granted[ref] = append(granted[ref], actions(s.(obj)["Action"])...)
+				out = append(out, s.(obj))
 			}
 		}
 	}
+	return out
+}
+
+// functionRole returns the logical ID of the role of the function with logical ID fn.
+func functionRole(target, fn string) string {
+	return resources(target, "AWS::Lambda::Function")[fn]["Properties"].(obj)["Role"].(obj)["Fn::GetAtt"].([]any)[0].(string)
+}
+
+func functionEnv(target, fn string) obj {
+	return resources(target, "AWS::Lambda::Function")[fn]["Properties"].(obj)["Environment"].(obj)["Variables"].(obj)
+}
+
+// Each function gets what infra/access.go gives it, and no more.
+func TestLeastPrivilege(t *testing.T) {
+	target := TargetAWS
+	fns := functionsByName(t, target)
 	for name, id := range fns {
-		acts := granted[roleOf[id]]
-		access := authorizerAccess
-		if name != authorizerName {
-			access = routeAccess[name]
+		var acts []string
+		for _, s := range policyStatements(target, functionRole(target, id)) {
+			acts = append(acts, actions(s["Action"])...)
 		}
+		access := accessOf(t, name)
 		for _, c := range []struct {
 			action string
 			want   bool
 		}{
 			{"dynamodb:PutItem", access.Table == TableReadWrite},
 			{"dynamodb:GetItem", access.Table != 0},
+			{"dynamodb:DescribeStream", name == auditWriterName}, // the one stream consumer
 			{"s3:GetObject*", access.ObjectsRead},
 			{"s3:PutObject", access.ObjectsWrite},
+			{"s3:PutObjectRetention", access.ObjectsWrite},
 			{"s3:DeleteObject*", access.ObjectsDelete},
 			{"kms:Sign", access.Sign},
-			{"kms:GetPublicKey", access.usesSigningKey()},
+			{"kms:GetPublicKey", access.Sign || access.PublicKey},
+			{"scheduler:CreateSchedule", access.Schedules},
+			{"scheduler:CreateScheduleGroup", access.Schedules},
+			{"iam:PassRole", access.Schedules},
 		} {
 			if got := slices.Contains(acts, c.action); got != c.want {
 				t.Errorf("%s: %s granted=%v, access %+v", name, c.action, got, access)
 			}
 		}
-		vars := resources(target, "AWS::Lambda::Function")[id]["Properties"].(obj)["Environment"].(obj)["Variables"].(obj)
+		vars := functionEnv(target, id)
 		if _, ok := vars[config.EnvSigningKeyID]; ok != access.usesSigningKey() {
 			t.Errorf("%s: %s set=%v, access %+v", name, config.EnvSigningKeyID, ok, access)
+		}
+		for _, env := range []string{config.EnvScheduleTargetARN, config.EnvScheduleRoleARN} {
+			if _, ok := vars[env]; ok != access.Schedules {
+				t.Errorf("%s: %s set=%v, access %+v", name, env, ok, access)
+			}
 		}
 		for _, a := range acts {
 			if strings.HasPrefix(a, "s3:BypassGovernance") || strings.HasPrefix(a, "s3:PutBucket") || strings.HasPrefix(a, "s3:DeleteBucket") {
@@ -456,6 +504,233 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Every function whose code signs, verifies or names the signing key gets its id (read off
+// internal/app/awsapp and internal/api: packages and render with package_type sign, the
+// proof reads the public key, the retention-lifecycle export names the key, the audit
+// functions sign checkpoints), and only those.
+func TestSigningKeyEnvironment(t *testing.T) {
+	want := []string{"audit-sealer", "audit-writer", "get-evidence-proof", "get-export", "post-package", "post-render"}
+	eachTarget(t, func(t *testing.T, target string, _ assertions.Template) {
+		var got []string
+		for name, id := range functionsByName(t, target) {
+			v, ok := functionEnv(target, id)[config.EnvSigningKeyID]
+			if !ok {
+				continue
+			}
+			got = append(got, name)
+			if fmt.Sprint(v) != fmt.Sprint(obj{"Fn::GetAtt": []any{"SigningKey", "Arn"}}) {
+				t.Errorf("%s: %s = %v, want the signing key's ARN", name, config.EnvSigningKeyID, v)
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("functions with %s: %v, want %v", config.EnvSigningKeyID, got, want)
+		}
+	})
+}
+
+// Every functions/<name> is deployed: a route, the authorizer, or a trigger.
+func TestEveryFunctionDirectoryIsDeployed(t *testing.T) {
+	dirs, err := os.ReadDir(filepath.Join("..", "functions"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns := functionsByName(t, TargetAWS)
+	for _, d := range dirs {
+		if d.IsDir() && fns[d.Name()] == "" {
+			t.Errorf("functions/%s is not in the stack", d.Name())
+		}
+	}
+	for name := range triggerAccess {
+		if _, err := os.Stat(filepath.Join("..", "functions", name, "main.go")); err != nil {
+			t.Errorf("trigger %s: %v", name, err)
+		}
+	}
+}
+
+// The audit writer consumes the table's stream with batch item failures, in batches of 100
+// from the oldest record, without bisecting, retrying a failed batch as often as the
+// service allows; it is the only mapping.
+func TestAuditWriterOnTheStream(t *testing.T) {
+	eachTarget(t, func(t *testing.T, target string, tp assertions.Template) {
+		writer := functionsByName(t, target)[auditWriterName]
+		assert(t, "one event source mapping", func() {
+			tp.ResourceCountIs(jsii.String("AWS::Lambda::EventSourceMapping"), jsii.Number(1))
+		})
+		assert(t, "audit writer on the table stream", func() {
+			tp.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), obj{
+				"FunctionName":               obj{"Ref": writer},
+				"EventSourceArn":             obj{"Fn::GetAtt": []any{"Table", "StreamArn"}},
+				"FunctionResponseTypes":      []any{"ReportBatchItemFailures"},
+				"BatchSize":                  100,
+				"StartingPosition":           "TRIM_HORIZON",
+				"BisectBatchOnFunctionError": false,
+				"MaximumRetryAttempts":       auditWriterRetries,
+			})
+		})
+		// The stream read grant is on the writer's role, for the stream only.
+		var streamRead bool
+		for _, s := range policyStatements(target, functionRole(target, writer)) {
+			if slices.Contains(actions(s["Action"]), "dynamodb:DescribeStream") {
+				streamRead = fmt.Sprint(s["Resource"]) == fmt.Sprint(obj{"Fn::GetAtt": []any{"Table", "StreamArn"}})
+			}
+		}
+		if !streamRead {
+			t.Errorf("audit writer: no stream read grant on the table's stream")
+		}
+	})
+}
+
+// trustOf returns the assume-role statements of role (a logical ID).
+func trustOf(t *testing.T, target, role string) []any {
+	t.Helper()
+	r, ok := resources(target, "AWS::IAM::Role")[role]
+	if !ok {
+		t.Fatalf("no role %s", role)
+	}
+	return r["Properties"].(obj)["AssumeRolePolicyDocument"].(obj)["Statement"].([]any)
+}
+
+// checkSchedulerRole: role is assumable by EventBridge Scheduler alone, for this account's
+// schedule groups matching group, and may do nothing but invoke the function fn.
+func checkSchedulerRole(t *testing.T, target, role, fn, group string) {
+	t.Helper()
+	trust := trustOf(t, target, role)
+	if len(trust) != 1 {
+		t.Fatalf("%s: %d trust statements, want 1", role, len(trust))
+	}
+	st := trust[0].(obj)
+	if st["Effect"] != "Allow" || fmt.Sprint(st["Principal"]) != fmt.Sprint(obj{"Service": "scheduler.amazonaws.com"}) ||
+		st["Action"] != "sts:AssumeRole" {
+		t.Errorf("%s: trust %v, want scheduler.amazonaws.com only", role, st)
+	}
+	cond := fmt.Sprint(st["Condition"])
+	if !strings.Contains(cond, "aws:SourceAccount") || !strings.Contains(cond, "aws:SourceArn") ||
+		!strings.Contains(cond, ":schedule-group/"+group) {
+		t.Errorf("%s: trust condition %s, want this account's schedule groups %s", role, cond, group)
+	}
+	if target == TargetAWS && !strings.Contains(cond, awsCfg.Account) {
+		t.Errorf("%s: trust condition %s does not pin account %s", role, cond, awsCfg.Account)
+	}
+	stmts := policyStatements(target, role)
+	if len(stmts) == 0 {
+		t.Fatalf("%s: no policy", role)
+	}
+	for _, s := range stmts {
+		if fmt.Sprint(actions(s["Action"])) != "[lambda:InvokeFunction]" || s["Effect"] != "Allow" {
+			t.Errorf("%s: may %v, want lambda:InvokeFunction only", role, s["Action"])
+		}
+		res, _ := s["Resource"].([]any)
+		if res == nil {
+			res = []any{s["Resource"]}
+		}
+		for _, r := range res {
+			if !strings.Contains(fmt.Sprint(r), fn) {
+				t.Errorf("%s: may invoke %v, want %s only", role, r, fn)
+			}
+		}
+	}
+	props := resources(target, "AWS::IAM::Role")[role]["Properties"].(obj)
+	if props["ManagedPolicyArns"] != nil || props["Policies"] != nil {
+		t.Errorf("%s: managed or inline policies %v %v", role, props["ManagedPolicyArns"], props["Policies"])
+	}
+}
+
+// roleByPrefix finds the one role whose logical ID starts with prefix.
+func roleByPrefix(t *testing.T, target, prefix string) string {
+	t.Helper()
+	var found []string
+	for id := range resources(target, "AWS::IAM::Role") {
+		if strings.HasPrefix(id, prefix) {
+			found = append(found, id)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("roles %s*: %v, want one", prefix, found)
+	}
+	return found[0]
+}
+
+// The tenants' schedules fire the schedule-runner through a role EventBridge Scheduler
+// alone may assume, which can invoke the schedule-runner and nothing else; post-render
+// gets both ARNs and may manage schedules in tenant-* groups of this account and region
+// and pass that role (to the scheduler) only.
+func TestTenantSchedules(t *testing.T) {
+	if got := artifacts.ScheduleGroup("t1"); !strings.HasPrefix(got, strings.TrimSuffix(tenantGroups, "*")) {
+		t.Fatalf("the render names groups %q; the grants cover %q", got, tenantGroups)
+	}
+	eachTarget(t, func(t *testing.T, target string, _ assertions.Template) {
+		fns := functionsByName(t, target)
+		runner, render := fns[scheduleRunnerName], fns["post-render"]
+		role := roleByPrefix(t, target, "SchedulesSchedulerRole")
+		checkSchedulerRole(t, target, role, runner, tenantGroups)
+
+		env := functionEnv(target, render)
+		if fmt.Sprint(env[config.EnvScheduleTargetARN]) != fmt.Sprint(obj{"Fn::GetAtt": []any{runner, "Arn"}}) ||
+			fmt.Sprint(env[config.EnvScheduleRoleARN]) != fmt.Sprint(obj{"Fn::GetAtt": []any{role, "Arn"}}) {
+			t.Errorf("post-render: schedule env %v / %v, want the runner %s and role %s",
+				env[config.EnvScheduleTargetARN], env[config.EnvScheduleRoleARN], runner, role)
+		}
+		cfg := map[string]Config{TargetAWS: awsCfg, TargetEmulator: emuCfg}[target]
+		scope := ":scheduler:" + cfg.Region + ":" + cfg.Account // both targets pin their environment
+		want := map[string]string{                              // action -> resource the grant must be limited to
+			"scheduler:CreateSchedule": ":schedule/tenant-*/*", "scheduler:UpdateSchedule": ":schedule/tenant-*/*",
+			"scheduler:DeleteSchedule": ":schedule/tenant-*/*", "scheduler:GetSchedule": ":schedule/tenant-*/*",
+			"scheduler:CreateScheduleGroup": ":schedule-group/tenant-*", "scheduler:GetScheduleGroup": ":schedule-group/tenant-*",
+		}
+		seen := map[string]bool{}
+		for _, s := range policyStatements(target, functionRole(target, render)) {
+			res := fmt.Sprint(s["Resource"])
+			for _, a := range actions(s["Action"]) {
+				switch {
+				case strings.HasPrefix(a, "scheduler:"):
+					seen[a] = true
+					if want[a] == "" || !strings.Contains(res, scope+want[a]) {
+						t.Errorf("post-render: %s on %s, want only %s in this account and region", a, res, want[a])
+					}
+				case a == "iam:PassRole":
+					seen[a] = true
+					if res != fmt.Sprint(obj{"Fn::GetAtt": []any{role, "Arn"}}) ||
+						fmt.Sprint(s["Condition"]) != fmt.Sprint(obj{"StringEquals": obj{"iam:PassedToService": "scheduler.amazonaws.com"}}) {
+						t.Errorf("post-render: iam:PassRole on %s if %v, want %s to the scheduler only", res, s["Condition"], role)
+					}
+				}
+			}
+		}
+		for a := range want {
+			if !seen[a] {
+				t.Errorf("post-render: no %s", a)
+			}
+		}
+		if !seen["iam:PassRole"] {
+			t.Errorf("post-render: no iam:PassRole")
+		}
+	})
+}
+
+// The sealer runs every minute on EventBridge Scheduler through its own role, which may
+// invoke the sealer only.
+func TestAuditSealerSchedule(t *testing.T) {
+	eachTarget(t, func(t *testing.T, target string, tp assertions.Template) {
+		sealer := functionsByName(t, target)[auditSealerName]
+		role := roleByPrefix(t, target, "AuditSealerScheduleRole")
+		assert(t, "one schedule", func() { tp.ResourceCountIs(jsii.String("AWS::Scheduler::Schedule"), jsii.Number(1)) })
+		assert(t, "sealer schedule", func() {
+			tp.HasResourceProperties(jsii.String("AWS::Scheduler::Schedule"), obj{
+				"Name":               map[string]Config{TargetAWS: awsCfg, TargetEmulator: emuCfg}[target].StackName + "-audit-sealer",
+				"ScheduleExpression": "rate(1 minute)",
+				"State":              "ENABLED",
+				"FlexibleTimeWindow": obj{"Mode": "OFF"},
+				"Target": like(obj{
+					"Arn":     obj{"Fn::GetAtt": []any{sealer, "Arn"}},
+					"RoleArn": obj{"Fn::GetAtt": []any{role, "Arn"}},
+				}),
+			})
+		})
+		checkSchedulerRole(t, target, role, sealer, "default")
+	})
 }
 
 func TestAccessTableFollowsRouteTable(t *testing.T) {
@@ -476,6 +751,7 @@ func TestOutputs(t *testing.T) {
 		TargetAWS:      {OutAPIID, OutAPIEndpoint, OutTableName, OutBucketName, OutSigningKeyArn, OutArtifactKeyArn, OutSenderIdentity},
 		TargetEmulator: {OutAPIID, OutAPIEndpoint, OutTableName, OutBucketName, OutSigningKeyArn, OutArtifactKeyArn},
 	} {
+		want = append(want, OutAuditWriterFunction, OutAuditSealerFunction, OutAuditSealerSchedule, OutScheduleRunnerArn, OutSchedulerRoleArn)
 		outs := templates[target]["Outputs"].(obj)
 		for _, o := range want {
 			if outs[o] == nil {
@@ -516,8 +792,7 @@ func TestConfigFromContext(t *testing.T) {
 	}
 }
 
-// The stream-consumer wiring point (used by the audit writer later): a second, tiny app so
-// the main stacks deploy no consumer.
+// The stream-consumer wiring point with its defaults, on a second, tiny app.
 func TestStreamConsumerWiring(t *testing.T) {
 	app := awscdk.NewApp(nil)
 	st := awscdk.NewStack(app, jsii.String("Probe"), nil)
@@ -533,7 +808,8 @@ func TestStreamConsumerWiring(t *testing.T) {
 			"EventSourceArn":             obj{"Fn::GetAtt": []any{"Table", "StreamArn"}},
 			"StartingPosition":           "TRIM_HORIZON",
 			"FunctionResponseTypes":      []any{"ReportBatchItemFailures"},
-			"BisectBatchOnFunctionError": true,
+			"BatchSize":                  100,
+			"BisectBatchOnFunctionError": false,
 		})
 	})
 	assert(t, "stream read grant", func() {
@@ -568,7 +844,7 @@ func TestStackcheckReadsTheTemplate(t *testing.T) {
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e, err := stackcheck.ExpectFromTemplate(path, stackcheck.Outputs{"TableName": "t", "ArtifactBucketName": "b", "ApiId": "a"})
+	e, err := stackcheck.ExpectFromTemplate(path, stackcheck.Outputs{"TableName": "t", "ArtifactBucketName": "b", "ApiId": "a", OutAuditWriterFunction: "w"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -583,7 +859,14 @@ func TestStackcheckReadsTheTemplate(t *testing.T) {
 		fmt.Sprint(e.AuthorizerIdentitySource) != "[$request.header.Authorization]" {
 		t.Errorf("API expectations: %+v", e)
 	}
-	if e.Runtime != "provided.al2023" || e.Handler != "bootstrap" || e.Architecture != "x86_64" || e.Functions != len(api.Routes())+1 {
+	if e.Runtime != "provided.al2023" || e.Handler != "bootstrap" || e.Architecture != "x86_64" || e.Functions != len(api.Routes())+1+len(triggerAccess) {
 		t.Errorf("function expectations: %+v", e)
+	}
+	if m := e.StreamConsumer; m == nil || m.Function != "w" || fmt.Sprint(m.FunctionResponseTypes) != "[ReportBatchItemFailures]" ||
+		m.BatchSize != 100 || m.StartingPosition != "TRIM_HORIZON" || m.Bisect || m.MaxRetries != auditWriterRetries {
+		t.Errorf("stream consumer expectations: %+v", m)
+	}
+	if fmt.Sprint(e.Schedules) != fmt.Sprint([]stackcheck.Schedule{{Name: emuCfg.StackName + "-audit-sealer", Expression: "rate(1 minute)", State: "ENABLED"}}) {
+		t.Errorf("schedule expectations: %+v", e.Schedules)
 	}
 }

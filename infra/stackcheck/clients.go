@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/awsclient"
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/s3worm"
@@ -18,9 +19,10 @@ func NewClients(ctx context.Context, region, endpoint string) (Clients, error) {
 		return Clients{}, err
 	}
 	return Clients{
-		DynamoDB: dynamodb.NewFromConfig(cfg),
-		S3:       s3worm.NewClient(cfg),
-		APIGW:    apigatewayv2.NewFromConfig(cfg),
-		Lambda:   lambda.NewFromConfig(cfg),
+		DynamoDB:  dynamodb.NewFromConfig(cfg),
+		S3:        s3worm.NewClient(cfg),
+		APIGW:     apigatewayv2.NewFromConfig(cfg),
+		Lambda:    lambda.NewFromConfig(cfg),
+		Scheduler: scheduler.NewFromConfig(cfg),
 	}, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 )
 
 // Expect is what the template asks for.
@@ -47,6 +48,26 @@ type Expect struct {
 	// Functions by logical ID: runtime, handler, architecture.
 	Runtime, Handler, Architecture string
 	Functions                      int
+	// StreamConsumer is the table stream's event source mapping (output
+	// AuditWriterFunctionName names its function); nil when the template has none.
+	StreamConsumer *StreamMapping
+	// Schedules are the template's EventBridge Scheduler schedules (default group).
+	Schedules []Schedule
+}
+
+// StreamMapping is what an event source mapping on the table stream must be.
+type StreamMapping struct {
+	Function              string
+	FunctionResponseTypes []string
+	BatchSize             int32
+	StartingPosition      string
+	Bisect                bool
+	MaxRetries            int32
+}
+
+// Schedule is what an EventBridge Scheduler schedule must be.
+type Schedule struct {
+	Name, Expression, State string
 }
 
 // Outputs are a stack's CloudFormation outputs (cdk deploy --outputs-file).
@@ -120,6 +141,19 @@ func ExpectFromTemplate(templatePath string, out Outputs) (Expect, error) {
 			}
 			ttl, _ := p["AuthorizerResultTtlInSeconds"].(float64)
 			e.AuthorizerTTL = int32(ttl)
+		case "AWS::Lambda::EventSourceMapping":
+			m := &StreamMapping{Function: out["AuditWriterFunctionName"], StartingPosition: str(p, "StartingPosition"),
+				Bisect: p["BisectBatchOnFunctionError"] == true}
+			types, _ := p["FunctionResponseTypes"].([]any)
+			for _, t := range types {
+				m.FunctionResponseTypes = append(m.FunctionResponseTypes, fmt.Sprint(t))
+			}
+			n, _ := p["BatchSize"].(float64)
+			r, _ := p["MaximumRetryAttempts"].(float64)
+			m.BatchSize, m.MaxRetries = int32(n), int32(r)
+			e.StreamConsumer = m
+		case "AWS::Scheduler::Schedule":
+			e.Schedules = append(e.Schedules, Schedule{Name: str(p, "Name"), Expression: str(p, "ScheduleExpression"), State: str(p, "State")})
 		case "AWS::Lambda::Function":
 			e.Functions++
 			e.Runtime, e.Handler = str(p, "Runtime"), str(p, "Handler")
@@ -152,10 +186,11 @@ func str(m object, path ...string) string {
 
 // Clients are the service clients the check reads through.
 type Clients struct {
-	DynamoDB *dynamodb.Client
-	S3       *s3.Client
-	APIGW    *apigatewayv2.Client
-	Lambda   *lambda.Client
+	DynamoDB  *dynamodb.Client
+	S3        *s3.Client
+	APIGW     *apigatewayv2.Client
+	Lambda    *lambda.Client
+	Scheduler *scheduler.Client
 }
 
 // Report lists what was checked and what is wrong.
@@ -190,7 +225,51 @@ func Check(ctx context.Context, c Clients, e Expect) Report {
 	checkTable(ctx, c.DynamoDB, e, &r)
 	checkBucket(ctx, c.S3, e, &r)
 	checkAPI(ctx, c, e, &r)
+	checkStreamConsumer(ctx, c.Lambda, e, &r)
+	checkSchedules(ctx, c.Scheduler, e, &r)
 	return r
+}
+
+func checkStreamConsumer(ctx context.Context, c *lambda.Client, e Expect, r *Report) {
+	want := e.StreamConsumer
+	if want == nil {
+		return
+	}
+	if want.Function == "" {
+		r.check(false, "stream consumer named by output AuditWriterFunctionName", "no such output")
+		return
+	}
+	out, err := c.ListEventSourceMappings(ctx, &lambda.ListEventSourceMappingsInput{FunctionName: aws.String(want.Function)})
+	if err != nil {
+		r.fail("stream consumer "+want.Function, err)
+		return
+	}
+	if len(out.EventSourceMappings) != 1 {
+		r.check(false, "one event source mapping of "+want.Function, len(out.EventSourceMappings))
+		return
+	}
+	m := out.EventSourceMappings[0]
+	var types []string
+	for _, t := range m.FunctionResponseTypes {
+		types = append(types, string(t))
+	}
+	got := StreamMapping{Function: want.Function, FunctionResponseTypes: types, BatchSize: aws.ToInt32(m.BatchSize),
+		StartingPosition: string(m.StartingPosition), Bisect: aws.ToBool(m.BisectBatchOnFunctionError), MaxRetries: aws.ToInt32(m.MaximumRetryAttempts)}
+	r.check(fmt.Sprint(got) == fmt.Sprint(*want), fmt.Sprintf("stream mapping %+v", *want), fmt.Sprintf("%+v", got))
+	r.check(strings.Contains(aws.ToString(m.EventSourceArn), ":table/"+e.TableName+"/stream/"), "stream mapping on the table's stream", aws.ToString(m.EventSourceArn))
+}
+
+func checkSchedules(ctx context.Context, c *scheduler.Client, e Expect, r *Report) {
+	for _, want := range e.Schedules {
+		out, err := c.GetSchedule(ctx, &scheduler.GetScheduleInput{Name: aws.String(want.Name)})
+		if err != nil {
+			r.fail("schedule "+want.Name, err)
+			continue
+		}
+		got := Schedule{Name: want.Name, Expression: aws.ToString(out.ScheduleExpression), State: string(out.State)}
+		r.check(got == want && out.Target != nil && aws.ToString(out.Target.Arn) != "" && aws.ToString(out.Target.RoleArn) != "",
+			fmt.Sprintf("schedule %s %s %s with a target and role", want.Name, want.Expression, want.State), fmt.Sprintf("%+v %+v", got, out.Target))
+	}
 }
 
 func checkTable(ctx context.Context, ddb *dynamodb.Client, e Expect, r *Report) {
