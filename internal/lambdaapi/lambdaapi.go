@@ -1,5 +1,5 @@
-// Package lambdaapi adapts the router to API Gateway HTTP API events: the Lambda authorizer
-// (simple responses carrying tenant and role in its context) and the per-route handlers.
+// Package lambdaapi adapts the router to API Gateway HTTP API events for the per-route
+// handlers; the principal comes from the authorizer context (package lambdaauth).
 package lambdaapi
 
 import (
@@ -7,39 +7,13 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/api"
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
-	"github.com/cavra-enterprise/aispm-reports/internal/problem"
+	"github.com/cavra-enterprise/aispm-reports/internal/lambdaauth"
 )
-
-// Context keys the authorizer sets and the route handlers read.
-const (
-	ctxTenant = "tenant_id"
-	ctxRole   = "role"
-)
-
-// Authorizer authenticates the bearer token. Role checks stay with the route handler, which
-// knows its own route's roles from the route table.
-func Authorizer(authn api.Authenticator) func(context.Context, events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
-	return func(ctx context.Context, ev events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
-		p, err := authn.Authenticate(ctx, header(ev.Headers, "authorization"))
-		if err != nil {
-			if p, refused := problem.As(err); refused && p.Kind == problem.Unauthenticated {
-				return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false}, nil
-			}
-			// Infrastructure trouble: fail the invocation so API Gateway answers 500, not 403.
-			return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, err
-		}
-		return events.APIGatewayV2CustomAuthorizerSimpleResponse{
-			IsAuthorized: true,
-			Context:      map[string]any{ctxTenant: p.TenantID, ctxRole: string(p.Role)},
-		}, nil
-	}
-}
 
 // Handler serves routes behind the authorizer.
 func Handler(rt *api.Router) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
@@ -64,8 +38,8 @@ func principal(ev events.APIGatewayV2HTTPRequest) auth.Principal {
 		return auth.Principal{}
 	}
 	lc := ev.RequestContext.Authorizer.Lambda
-	tenant, _ := lc[ctxTenant].(string)
-	role, _ := lc[ctxRole].(string)
+	tenant, _ := lc[lambdaauth.ContextTenant].(string)
+	role, _ := lc[lambdaauth.ContextRole].(string)
 	return auth.Principal{TenantID: tenant, Role: auth.Role(role)}
 }
 
@@ -94,15 +68,6 @@ func headers(in map[string]string) http.Header {
 		h.Set(k, v)
 	}
 	return h
-}
-
-func header(in map[string]string, name string) string {
-	for k, v := range in {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
 }
 
 func toEvent(resp api.Response) events.APIGatewayV2HTTPResponse {

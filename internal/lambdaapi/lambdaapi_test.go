@@ -18,6 +18,7 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
 	"github.com/cavra-enterprise/aispm-reports/internal/config"
 	"github.com/cavra-enterprise/aispm-reports/internal/lambdaapi"
+	"github.com/cavra-enterprise/aispm-reports/internal/lambdaauth"
 	"github.com/cavra-enterprise/aispm-reports/internal/tenancy"
 )
 
@@ -54,7 +55,7 @@ func TestAuthorizer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	authorize := lambdaapi.Authorizer(a.Tokens)
+	authorize := lambdaauth.Authorizer(a.Tokens)
 	var ev events.APIGatewayV2CustomAuthorizerV2Request
 	loadEvent(t, "authorizer-request.json", &ev, "TOKEN", tok)
 	resp, err := authorize(context.Background(), ev)

@@ -88,19 +88,6 @@ func RouteHandler(ctx context.Context, name string, lookup config.Lookup) (any, 
 	return lambdaapi.Handler(api.NewRouter(svc.Handlers, []api.Route{route}, logger())), nil
 }
 
-// AuthorizerHandler returns the API Gateway Lambda authorizer.
-func AuthorizerHandler(ctx context.Context, lookup config.Lookup) (any, error) {
-	cfg, err := config.LoadAWS(lookup)
-	if err != nil {
-		return nil, err
-	}
-	svc, err := Open(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return lambdaapi.Authorizer(svc.Tokens), nil
-}
-
 // StartRoute runs the Lambda for one route; it returns only on a start-up failure, which it
 // logs before exiting so the function's logs say why it never served.
 func StartRoute(name string) {
@@ -126,11 +113,6 @@ func ScheduleRunnerHandler(ctx context.Context, lookup config.Lookup) (func(cont
 // StartScheduleRunner runs the schedule-runner Lambda.
 func StartScheduleRunner() {
 	start("schedule-runner", func(ctx context.Context) (any, error) { return ScheduleRunnerHandler(ctx, os.LookupEnv) })
-}
-
-// StartAuthorizer runs the authorizer Lambda.
-func StartAuthorizer() {
-	start("authorizer", func(ctx context.Context) (any, error) { return AuthorizerHandler(ctx, os.LookupEnv) })
 }
 
 func start(what string, build func(context.Context) (any, error)) {
