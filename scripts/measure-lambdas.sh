@@ -20,7 +20,7 @@ for z in dist/arm64/*.zip; do
   flag=""
   if [ "$size" -gt "$limit" ]; then flag="  OVER 10 MB"; over=1; fi
   printf '  %-28s %6.2f MB  (bootstrap %6.2f MB unzipped)%s\n' "$(basename "$z" .zip)" \
-    "$(echo "$size / 1000000" | bc -l)" \
+    "$(awk -v s="$size" 'BEGIN { print s / 1000000 }')" \
     "$(python3 -c 'import sys,zipfile; print(zipfile.ZipFile(sys.argv[1]).getinfo("bootstrap").file_size/1e6)' "$z")" "$flag"
 done
 
