@@ -16,6 +16,15 @@ type Feed interface {
 	ReadChanges(ctx context.Context, cursor string, limit int) ([]itemstore.Change, string, error)
 }
 
+// trimmer is a feed that can drop entries its consumer has passed (the SQLite feed can).
+type trimmer interface {
+	TrimChanges(ctx context.Context, cursor string, olderThan time.Time) (int64, error)
+}
+
+// feedRetention is how long passed feed entries stay, as long as DynamoDB Streams keeps
+// records, so the embedded feed stays useful for inspection without growing for ever.
+const feedRetention = 24 * time.Hour
+
 // Poller feeds the writer from a change feed, keeping its cursor in the item store.
 type Poller struct {
 	w     *Writer
@@ -107,5 +116,20 @@ func (p *Poller) save(ctx context.Context, cur string) error {
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("save audit cursor %s: %w", p.name, err)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return p.trim(ctx, cur)
+}
+
+// trim drops feed entries behind the saved cursor once they are older than feedRetention.
+func (p *Poller) trim(ctx context.Context, cur string) error {
+	t, ok := p.feed.(trimmer)
+	if !ok || cur == "" {
+		return nil
+	}
+	if _, err := t.TrimChanges(ctx, cur, p.w.clock.Now().Add(-feedRetention)); err != nil {
+		return fmt.Errorf("trim change feed: %w", err)
+	}
+	return nil
 }

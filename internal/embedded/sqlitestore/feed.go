@@ -171,3 +171,24 @@ func sweepOnce(ctx context.Context, tx *sql.Tx, now time.Time) (int, error) {
 	}
 	return len(expired), nil
 }
+
+// TrimChanges deletes feed entries up to and including cursor that were written before
+// olderThan, and returns how many went. The feed would otherwise grow for ever; DynamoDB
+// Streams likewise drops records after 24 hours. Only a consumer whose cursor is past them
+// may trim, so nothing unread is lost.
+func (s *Store) TrimChanges(ctx context.Context, cursor string, olderThan time.Time) (int64, error) {
+	through, err := strconv.ParseInt(cursor, 10, 64)
+	if err != nil || through < 0 {
+		return 0, fmt.Errorf("trim change feed through %q: %w", cursor, itemstore.ErrInvalid)
+	}
+	var n int64
+	err = s.write(ctx, func(tx *sql.Tx, _ time.Time) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM changes WHERE seq <= ? AND at_unix < ?`, through, olderThan.UnixNano())
+		if err != nil {
+			return fmt.Errorf("trim change feed: %w", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}

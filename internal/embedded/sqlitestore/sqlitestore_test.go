@@ -136,3 +136,38 @@ func TestOpenRejectsMemory(t *testing.T) {
 		t.Fatalf("Open(:memory:): err %v, want ErrInvalid", err)
 	}
 }
+
+// TestTrimChangesDropsOnlyOldPassedEntries: entries behind the cursor and older than the
+// bound go; newer ones, and any past the cursor, stay readable.
+func TestTrimChangesDropsOnlyOldPassedEntries(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewManual(time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC))
+	s := open(t, clk)
+	put := func(sk string) {
+		t.Helper()
+		if _, err := s.Put(ctx, itemstore.Write{Item: itemstore.Item{PK: "T", SK: sk, Data: []byte(`{}`)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("a")
+	put("b")
+	clk.Advance(25 * time.Hour)
+	put("c")
+	put("d")
+	changes, _, err := s.ReadChanges(ctx, "", 100)
+	if err != nil || len(changes) != 4 {
+		t.Fatalf("feed: %d changes, %v", len(changes), err)
+	}
+	through := changes[2].Seq // the consumer has read a, b and c
+	n, err := s.TrimChanges(ctx, through, clk.Now().Add(-24*time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("trimmed %d, err %v; want a and b", n, err)
+	}
+	left, _, err := s.ReadChanges(ctx, "", 100)
+	if err != nil || len(left) != 2 || left[0].SK != "c" || left[1].SK != "d" {
+		t.Fatalf("left %+v, %v", left, err)
+	}
+	if _, err := s.TrimChanges(ctx, "x", clk.Now()); !errors.Is(err, itemstore.ErrInvalid) {
+		t.Fatalf("bad cursor: %v", err)
+	}
+}
