@@ -65,6 +65,14 @@ var routeAccess = map[string]Access{
 	"post-package":            {Table: TableReadWrite, ObjectsRead: true, ObjectsWrite: true, Sign: true},
 	"get-package":             {Table: TableRead},
 	"get-evidence-proof":      {Table: TableRead, ObjectsRead: true, PublicKey: true},
+	// Delivery: the policy is a table item; a send reads what it sends (attachment, presigned
+	// link), writes GRC exports and schedules its retry sweep; a decision delivers like a send.
+	"get-recipient-policy":      {Table: TableRead},
+	"put-recipient-policy":      {Table: TableReadWrite},
+	"post-send":                 {Table: TableReadWrite, ObjectsRead: true, ObjectsWrite: true, Schedules: true},
+	"post-distribution-approve": {Table: TableReadWrite, ObjectsRead: true, ObjectsWrite: true, Schedules: true},
+	"post-distribution-deny":    {Table: TableReadWrite},
+	"get-deliveries":            {Table: TableRead},
 }
 
 // authorizerAccess: the authorizer only looks tokens up.

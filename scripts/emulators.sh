@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts and stops the local AWS emulators used by the tests, bound to 127.0.0.1 only.
 #   MiniStack  on 127.0.0.1:${MINISTACK_PORT:-4566}  (DynamoDB + Streams, S3, SES v2, Scheduler, Step Functions, KMS, Lambda, API Gateway)
-#   moto       on 127.0.0.1:${MOTO_PORT:-5055}       (S3 per-version Object Lock and SES raw MIME read-back)
+#   moto       on 127.0.0.1:${MOTO_PORT:-5055}       (S3 per-version Object Lock)
+#   moto-mail  on 127.0.0.1:${MOTO_MAIL_PORT:-5056}  (SES raw MIME read-back, kept apart so its state dump stays small)
 # Usage: scripts/emulators.sh up|down|status|reset
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,6 +10,7 @@ state="$root/.cache/emulators"
 venv="$root/.cache/venv"
 ministack_port=${MINISTACK_PORT:-4566}
 moto_port=${MOTO_PORT:-5055}
+moto_mail_port=${MOTO_MAIL_PORT:-5056}
 mkdir -p "$state"
 
 ensure_venv() {
@@ -46,12 +48,13 @@ start_ministack() {
   wait_for ministack "http://127.0.0.1:$ministack_port/_ministack/health" 60
 }
 
-start_moto() {
-  running moto && return
-  (cd "$state" && exec setsid "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port") \
-    </dev/null >"$state/moto.log" 2>&1 &
-  echo $! >"$state/moto.pid"
-  wait_for moto "http://127.0.0.1:$moto_port/moto-api/data.json" 60
+start_moto() { # name port
+  local name=$1 port=$2
+  running "$name" && return
+  (cd "$state" && exec setsid "$venv/bin/moto_server" -H 127.0.0.1 -p "$port") \
+    </dev/null >"$state/$name.log" 2>&1 &
+  echo $! >"$state/$name.pid"
+  wait_for "$name" "http://127.0.0.1:$port/moto-api/" 60
 }
 
 stop() {
@@ -66,15 +69,18 @@ case "${1:-}" in
   up)
     ensure_venv
     start_ministack
-    start_moto
+    start_moto moto "$moto_port"
+    start_moto moto-mail "$moto_mail_port"
     echo "AISPM_MINISTACK_ENDPOINT=http://127.0.0.1:$ministack_port"
     echo "AISPM_MOTO_ENDPOINT=http://127.0.0.1:$moto_port"
+    echo "AISPM_MOTO_MAIL_ENDPOINT=http://127.0.0.1:$moto_mail_port"
     ;;
-  down) stop ministack; stop moto ;;
+  down) stop ministack; stop moto; stop moto-mail ;;
   status)
-    for n in ministack moto; do running $n && echo "$n: running" || echo "$n: stopped"; done ;;
+    for n in ministack moto moto-mail; do running $n && echo "$n: running" || echo "$n: stopped"; done ;;
   reset)
     curl -fsS -X POST "http://127.0.0.1:$ministack_port/_ministack/reset" >/dev/null
-    curl -fsS -X POST "http://127.0.0.1:$moto_port/moto-api/reset" >/dev/null ;;
+    curl -fsS -X POST "http://127.0.0.1:$moto_port/moto-api/reset" >/dev/null
+    curl -fsS -X POST "http://127.0.0.1:$moto_mail_port/moto-api/reset" >/dev/null ;;
   *) echo "usage: $0 up|down|status|reset" >&2; exit 2 ;;
 esac

@@ -12,7 +12,7 @@ make --no-print-directory lint
 
 echo "== emulators"
 eval "$(scripts/emulators.sh up)"
-export AISPM_MINISTACK_ENDPOINT AISPM_MOTO_ENDPOINT
+export AISPM_MINISTACK_ENDPOINT AISPM_MOTO_ENDPOINT AISPM_MOTO_MAIL_ENDPOINT
 trap 'scripts/emulators.sh down' EXIT
 scripts/emulators.sh reset
 

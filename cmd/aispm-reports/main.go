@@ -20,7 +20,8 @@ Usage:
                                             create a tenant (edition: community, enterprise, enterprise_trial)
   aispm-reports token issue TENANT ROLE     issue an API token (shown once)
   aispm-reports export TENANT CONTRACT      print a public-safe export (delivery-contract, setup-wizard-contract,
-                                            export-package-manifest, retention-lifecycle, search-retrieval)
+                                            export-package-manifest, retention-lifecycle, search-retrieval,
+                                            recipient-policy, delivery-audit-event, approval-decision)
   aispm-reports export-package TENANT PACKAGE DIR
                                             write a package's offline bundle (manifest, signature, public key,
                                             artifacts) into the new folder DIR

@@ -24,7 +24,8 @@ type coverageStep struct {
 
 // coverageState carries refs from one step to the next.
 type coverageState struct {
-	artifacts []string
+	artifacts     []string
+	distributions []string
 }
 
 // coverageSteps, in order: every route that is not a GET must have one. A new
@@ -54,6 +55,29 @@ var coverageSteps = []coverageStep{
 	{"post-package", func(t *testing.T, e *env, s *coverageState) reply {
 		return e.call("POST", packagesPath, e.as("acme", auth.TenantAdmin),
 			mustJSON(t, map[string]any{"package_type": "board_and_audit_bundle", "artifact_refs": s.artifacts}), nil)
+	}},
+	{"put-recipient-policy", func(t *testing.T, e *env, _ *coverageState) reply {
+		return e.call("PUT", policyPath, e.as("acme", auth.TenantAdmin),
+			[]byte(`{"domain_rules":[],"default_action":"require_approval","external_delivery_default":"require_approval"}`), nil)
+	}},
+	{"post-send", func(t *testing.T, e *env, s *coverageState) reply {
+		// Two gated sends: the next steps approve one and deny the other.
+		var r reply
+		for _, key := range []string{"coverage-send-1", "coverage-send-2"} {
+			r = e.call("POST", sendPath, e.as("acme", auth.ReportOperator), mustJSON(t, map[string]any{"artifact_ref": s.artifacts[0],
+				"channel": "portal", "recipients": []string{"auditor@partner.example"}}), map[string]string{"Idempotency-Key": key})
+			if r.status != 201 {
+				return r
+			}
+			s.distributions = append(s.distributions, decodeDelivery(t, r).DistributionRef)
+		}
+		return r
+	}},
+	{"post-distribution-approve", func(t *testing.T, e *env, s *coverageState) reply {
+		return e.call("POST", distPath+s.distributions[0]+"/approve", e.as("acme", auth.Approver), nil, nil)
+	}},
+	{"post-distribution-deny", func(t *testing.T, e *env, s *coverageState) reply {
+		return e.call("POST", distPath+s.distributions[1]+"/deny", e.as("acme", auth.SecurityLeadership), nil, nil)
 	}},
 	{"post-legal-hold", func(t *testing.T, e *env, s *coverageState) reply {
 		return e.call("POST", artifactsPath+s.artifacts[0]+"/legal-hold", e.as("acme", auth.SecurityLeadership), []byte(`{"case_ref":"case:coverage"}`), nil)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/artifacts"
+	"github.com/cavra-enterprise/aispm-reports/internal/delivery"
 	"github.com/cavra-enterprise/aispm-reports/internal/evidence"
 	"github.com/cavra-enterprise/aispm-reports/internal/itemstore"
 	"github.com/cavra-enterprise/aispm-reports/internal/manifest"
@@ -38,6 +39,11 @@ func (h *Handlers) ExportState(ctx context.Context, t tenancy.Tenant, st setting
 			out = append(out, rec)
 		}
 		return out, nil
+	}
+	s.RecipientPolicy = func() (delivery.StoredPolicy, error) { return h.Delivery.GetPolicy(ctx, t.ID) }
+	s.Deliveries = func() ([]delivery.Record, error) {
+		page, err := h.Delivery.List(ctx, t.ID, delivery.Filter{Limit: 100})
+		return page.Deliveries, err
 	}
 	s.AuditStart = func() (string, error) {
 		page, err := items.Query(ctx, itemstore.Query{PK: evidence.PartitionKey(t.ID), Limit: 1})

@@ -11,6 +11,7 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/artifacts"
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
 	"github.com/cavra-enterprise/aispm-reports/internal/catalog"
+	"github.com/cavra-enterprise/aispm-reports/internal/delivery"
 	"github.com/cavra-enterprise/aispm-reports/internal/ingest"
 	"github.com/cavra-enterprise/aispm-reports/internal/itemstore"
 	"github.com/cavra-enterprise/aispm-reports/internal/manifest"
@@ -30,6 +31,7 @@ type Handlers struct {
 	Artifacts *artifacts.Service
 	Packages  *manifest.Service
 	Search    *search.Service
+	Delivery  *delivery.Service
 	Signer    signer.Signer
 	Proofs    ProofSource
 	// Items answers the read-only queries of the public exports.

@@ -34,6 +34,11 @@ var (
 	holdRoles      = []auth.Role{auth.TenantAdmin, auth.SecurityLeadership}
 	readinessRoles = []auth.Role{auth.TenantAdmin, auth.SecurityLeadership, auth.AuditorViewer}
 	packageRead    = []auth.Role{auth.TenantAdmin, auth.ReportOperator, auth.SecurityLeadership, auth.AuditorViewer}
+	// policyRead see the recipient policy; sendRoles send; approvalRoles decide on gated
+	// sends (never the request's own requester, which the domain checks by token).
+	policyRead    = []auth.Role{auth.TenantAdmin, auth.ReportOperator, auth.Approver, auth.SecurityLeadership}
+	sendRoles     = []auth.Role{auth.TenantAdmin, auth.ReportOperator}
+	approvalRoles = []auth.Role{auth.Approver, auth.SecurityLeadership}
 )
 
 const reports = "/enterprise/aispm/reports"
@@ -58,6 +63,12 @@ func Routes() []Route {
 		{Name: "post-deletion-readiness", Method: "POST", Path: reports + "/retention/deletion-readiness", Roles: readinessRoles, Handle: postDeletionReadiness},
 		{Name: "post-package", Method: "POST", Path: reports + "/packages", Roles: renderRoles, Handle: postPackage},
 		{Name: "get-package", Method: "GET", Path: reports + "/packages/{package}", Roles: packageRead, Handle: getPackage},
+		{Name: "get-recipient-policy", Method: "GET", Path: reports + "/recipient-policy", Roles: policyRead, Handle: getRecipientPolicy},
+		{Name: "put-recipient-policy", Method: "PUT", Path: reports + "/recipient-policy", Roles: adminOnly, Handle: putRecipientPolicy},
+		{Name: "post-send", Method: "POST", Path: reports + "/send", Roles: sendRoles, Handle: postSend},
+		{Name: "post-distribution-approve", Method: "POST", Path: reports + "/distributions/{distribution_ref}/approve", Roles: approvalRoles, Handle: postApprove},
+		{Name: "post-distribution-deny", Method: "POST", Path: reports + "/distributions/{distribution_ref}/deny", Roles: approvalRoles, Handle: postDeny},
+		{Name: "get-deliveries", Method: "GET", Path: reports + "/deliveries", Roles: allRoles, Handle: getDeliveries},
 	}
 }
 

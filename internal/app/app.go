@@ -7,12 +7,15 @@ import (
 	"context"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/api"
+	"github.com/cavra-enterprise/aispm-reports/internal/approvalgate"
 	"github.com/cavra-enterprise/aispm-reports/internal/artifacts"
 	"github.com/cavra-enterprise/aispm-reports/internal/audit"
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
+	"github.com/cavra-enterprise/aispm-reports/internal/delivery"
 	"github.com/cavra-enterprise/aispm-reports/internal/ingest"
 	"github.com/cavra-enterprise/aispm-reports/internal/itemstore"
+	"github.com/cavra-enterprise/aispm-reports/internal/mailer"
 	"github.com/cavra-enterprise/aispm-reports/internal/manifest"
 	"github.com/cavra-enterprise/aispm-reports/internal/objectstore"
 	"github.com/cavra-enterprise/aispm-reports/internal/scheduler"
@@ -30,6 +33,10 @@ type Ports struct {
 	Scheduler scheduler.Scheduler
 	Signer    signer.Signer
 	Clock     clock.Clock
+	// Mailer and Gate may be nil where not configured: email then dead-letters as
+	// provider_auth and a send that needs approval is refused.
+	Mailer mailer.Sender
+	Gate   approvalgate.Gate
 }
 
 // Services are the domain services built on the ports.
@@ -41,6 +48,7 @@ type Services struct {
 	Artifacts *artifacts.Service
 	Packages  *manifest.Service
 	Search    *search.Service
+	Delivery  *delivery.Service
 	Signer    signer.Signer
 	Audit     *audit.Writer
 	Handlers  *api.Handlers
@@ -67,8 +75,10 @@ func Build(p Ports) *Services {
 	s.Artifacts = artifacts.NewService(p.Items, p.Objects, s.Ingest, p.Scheduler, tenantSettings, p.Clock)
 	s.Packages = manifest.NewService(p.Items, p.Objects, s.Artifacts, p.Signer, tenantSettings, p.Clock)
 	s.Search = search.NewService(p.Items, p.Objects, s.Artifacts, p.Clock)
-	s.Handlers = &api.Handlers{Tenants: s.Tenants, Settings: s.Settings, Ingest: s.Ingest,
-		Artifacts: s.Artifacts, Packages: s.Packages, Search: s.Search, Signer: p.Signer, Items: p.Items}
+	s.Delivery = delivery.NewService(delivery.Ports{Items: p.Items, Objects: p.Objects, Artifacts: s.Artifacts,
+		Packages: s.Packages, Settings: tenantSettings, Mailer: p.Mailer, Gate: p.Gate, Scheduler: p.Scheduler, Clock: p.Clock})
+	s.Handlers = &api.Handlers{Tenants: s.Tenants, Settings: s.Settings, Ingest: s.Ingest, Artifacts: s.Artifacts,
+		Packages: s.Packages, Search: s.Search, Delivery: s.Delivery, Signer: p.Signer, Items: p.Items}
 	s.Audit = newAuditWriter(p, tenantSettings)
 	s.Handlers.Proofs = s.Audit
 	return s
@@ -77,5 +87,8 @@ func Build(p Ports) *Services {
 // Fire is the schedule target: the embedded scheduler's callback and the schedule-runner
 // Lambda both hand every firing here.
 func (s *Services) Fire(ctx context.Context, f scheduler.Firing) error {
-	return s.Artifacts.Fire(ctx, f)
+	if err := s.Artifacts.Fire(ctx, f); err != nil {
+		return err
+	}
+	return s.Delivery.Fire(ctx, f)
 }

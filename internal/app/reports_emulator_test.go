@@ -24,6 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	sched "github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/api"
 	"github.com/cavra-enterprise/aispm-reports/internal/app"
@@ -34,6 +36,8 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/ebsched"
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/kmssigner"
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/s3worm"
+	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/sesmail"
+	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/sfngate"
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
 	"github.com/cavra-enterprise/aispm-reports/internal/emulatortest"
 	"github.com/cavra-enterprise/aispm-reports/internal/localserver"
@@ -55,6 +59,11 @@ type awsFamily struct {
 	url     string
 	tokens  map[auth.Role]string
 	tenant  string
+	// Delivery: SES v2 on the mail moto with a verified sender, the Step Functions gate on
+	// MiniStack with its tokens and claims in the same DynamoDB table.
+	mailMoto string
+	sender   string
+	ses      *sesmail.Sender
 }
 
 func newAWSFamily(t *testing.T) *awsFamily {
@@ -94,12 +103,31 @@ func newAWSFamily(t *testing.T) *awsFamily {
 		FunctionARN: "arn:aws:lambda:us-east-1:000000000000:function:schedule-runner",
 		RoleARN:     "arn:aws:iam::000000000000:role/scheduler-invoke",
 	})
+	items := dynamostore.New(ddb, dynamodbstreams.NewFromConfig(msCfg), table, f.clock)
+	f.mailMoto, f.sender = emulatortest.MotoMail(t), "reports@"+suffix+".example.com"
+	mailCfg, err := awsclient.Load(ctx, awsclient.Options{Endpoint: f.mailMoto})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sesc := sesv2.NewFromConfig(mailCfg)
+	if _, err := sesc.CreateEmailIdentity(ctx, &sesv2.CreateEmailIdentityInput{EmailIdentity: aws.String(f.sender)}); err != nil {
+		t.Fatal(err)
+	}
+	f.ses = sesmail.New(sesc)
+	sfnc := sfn.NewFromConfig(msCfg)
+	sm, act, err := sfngate.Provision(ctx, sfnc, "gate-"+suffix, "arn:aws:iam::000000000000:role/approval-gate")
+	if err != nil {
+		t.Fatal(err)
+	}
 	f.svc = app.Build(app.Ports{
-		Items:     dynamostore.New(ddb, dynamodbstreams.NewFromConfig(msCfg), table, f.clock),
+		Items:     items,
 		Objects:   f.objects,
 		Scheduler: f.sched,
 		Signer:    kmssigner.New(kmsc, keyID),
 		Clock:     f.clock,
+		Mailer:    f.ses,
+		Gate: sfngate.New(sfnc, sfngate.NewItemTokens(items),
+			sfngate.Config{StateMachineARN: sm, ActivityARN: act, TokenWait: 20 * time.Second}),
 	})
 	if _, err := f.svc.Tenants.Create(ctx, f.tenant, "Emulator Corp", tenancy.Enterprise); err != nil {
 		t.Fatal(err)

@@ -27,6 +27,13 @@ const (
 	// EventBridge schedule fires and the role the scheduler assumes to invoke it.
 	EnvScheduleTargetARN = "AISPM_SCHEDULE_TARGET_ARN"
 	EnvScheduleRoleARN   = "AISPM_SCHEDULE_ROLE_ARN"
+	// EnvSESEnabled ("true") sends email through SES v2 (ses:SendRawEmail on the sender
+	// identities); unset, an email send dead-letters as provider_auth.
+	EnvSESEnabled = "AISPM_SES_ENABLED"
+	// EnvApprovalStateMachineARN and EnvApprovalActivityARN name the Step Functions approval
+	// gate (sfngate.Provision); unset, a send that needs approval is refused with 409.
+	EnvApprovalStateMachineARN = "AISPM_APPROVAL_STATE_MACHINE_ARN"
+	EnvApprovalActivityARN     = "AISPM_APPROVAL_ACTIVITY_ARN"
 )
 
 // Embedded configures `aispm-reports serve`.
@@ -65,6 +72,10 @@ type AWS struct {
 	SigningKeyID      string
 	ScheduleTargetARN string
 	ScheduleRoleARN   string
+	// SESEnabled, ApprovalStateMachineARN and ApprovalActivityARN configure delivery.
+	SESEnabled              bool
+	ApprovalStateMachineARN string
+	ApprovalActivityARN     string
 }
 
 // LoadAWS reads the Lambda configuration; the table and bucket are required.
@@ -78,6 +89,13 @@ func LoadAWS(lookup Lookup) (AWS, error) {
 		SigningKeyID:      get(lookup, EnvSigningKeyID, ""),
 		ScheduleTargetARN: get(lookup, EnvScheduleTargetARN, ""),
 		ScheduleRoleARN:   get(lookup, EnvScheduleRoleARN, ""),
+
+		SESEnabled:              get(lookup, EnvSESEnabled, "") == "true",
+		ApprovalStateMachineARN: get(lookup, EnvApprovalStateMachineARN, ""),
+		ApprovalActivityARN:     get(lookup, EnvApprovalActivityARN, ""),
+	}
+	if (c.ApprovalStateMachineARN == "") != (c.ApprovalActivityARN == "") {
+		return AWS{}, fmt.Errorf("set both %s and %s, or neither", EnvApprovalStateMachineARN, EnvApprovalActivityARN)
 	}
 	if (c.ScheduleTargetARN == "") != (c.ScheduleRoleARN == "") {
 		return AWS{}, fmt.Errorf("set both %s and %s, or neither", EnvScheduleTargetARN, EnvScheduleRoleARN)

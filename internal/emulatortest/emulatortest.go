@@ -19,10 +19,21 @@ func MiniStack(t testing.TB) string {
 }
 
 // Moto returns the moto server endpoint (AISPM_MOTO_ENDPOINT, default http://127.0.0.1:5055)
-// after checking it is healthy.
+// after checking it is healthy. It holds S3 Object Lock buckets.
 func Moto(t testing.TB) string {
-	return require(t, "moto", endpoint("AISPM_MOTO_ENDPOINT", "http://127.0.0.1:5055"), "/moto-api/data.json")
+	return require(t, "moto", endpoint("AISPM_MOTO_ENDPOINT", "http://127.0.0.1:5055"), motoHealth)
 }
+
+// MotoMail returns a second moto server used only for SES (AISPM_MOTO_MAIL_ENDPOINT, default
+// http://127.0.0.1:5056). Sent mail is read back from moto's whole-state dump
+// (/moto-api/data.json), which grows with every locked S3 object the other tests leave: on
+// the S3 instance it reached megabytes and tens of seconds, on this one it stays small.
+func MotoMail(t testing.TB) string {
+	return require(t, "moto (mail)", endpoint("AISPM_MOTO_MAIL_ENDPOINT", "http://127.0.0.1:5056"), motoHealth)
+}
+
+// motoHealth is moto's dashboard page: cheap, unlike the state dump.
+const motoHealth = "/moto-api/"
 
 // ResetMiniStack wipes all MiniStack state.
 func ResetMiniStack(t testing.TB, base string) { post(t, base+"/_ministack/reset") }

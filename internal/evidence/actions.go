@@ -20,6 +20,12 @@ const (
 	DeletionReadiness Action = "retention.deletion_readiness"
 	SearchPerformed   Action = "search.performed"
 	RetrievalDecided  Action = "artifact.retrieval_decided"
+
+	RecipientPolicyUpdated Action = "recipient_policy.updated"
+	DeliveryRequested      Action = "delivery.requested"
+	ApprovalDecided        Action = "delivery.approval_decided"
+	DeliveryAttempted      Action = "delivery.attempted"
+	DeliveryFinished       Action = "delivery.finished"
 )
 
 var registered = map[Action]bool{
@@ -27,7 +33,9 @@ var registered = map[Action]bool{
 	SettingsUpdated: true, IngestAccepted: true,
 	ReportRendered: true, PackageSigned: true, LegalHoldSet: true, LegalHoldReleased: true,
 	ArtifactExpired: true, ArtifactDeleted: true, DeletionReadiness: true, SearchPerformed: true,
-	RetrievalDecided: true,
+	RetrievalDecided:       true,
+	RecipientPolicyUpdated: true, DeliveryRequested: true, ApprovalDecided: true,
+	DeliveryAttempted: true, DeliveryFinished: true,
 }
 
 func (a Action) known() bool { return registered[a] }

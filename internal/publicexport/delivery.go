@@ -51,8 +51,10 @@ type deliverySetup struct {
 }
 
 // RecipientControls lists the recipient controls the product enforces today. Only controls
-// with working enforcement belong here; delivery-time controls join when sending exists.
-var RecipientControls = []string{"rbac"}
+// with working enforcement belong here: RBAC on every route, the recipient policy's domain
+// rules at send and again at delivery, the approval gate before a gated send, and the
+// delivery audit (evidence of every request, attempt, decision and outcome).
+var RecipientControls = []string{"domain_allowlist", "rbac", "approval_gate", "delivery_audit"}
 
 // SecurityControls names controls implemented and tested in this build.
 var SecurityControls = []string{

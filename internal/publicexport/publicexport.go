@@ -22,7 +22,8 @@ const (
 )
 
 // Contracts lists the export names the API and CLI accept.
-var Contracts = []string{"delivery-contract", "setup-wizard-contract", "export-package-manifest", "retention-lifecycle", "search-retrieval"}
+var Contracts = []string{"delivery-contract", "setup-wizard-contract", "export-package-manifest", "retention-lifecycle", "search-retrieval",
+	"recipient-policy", "delivery-audit-event", "approval-decision"}
 
 // ErrUnknownContract is returned by Build for a name not in Contracts.
 var ErrUnknownContract = errors.New("unknown public contract")
@@ -40,6 +41,12 @@ func Build(name string, s State) ([]byte, error) {
 		return BuildRetentionLifecycle(s)
 	case "search-retrieval":
 		return BuildSearchRetrieval(s)
+	case "recipient-policy":
+		return BuildRecipientPolicy(s)
+	case "delivery-audit-event":
+		return BuildDeliveryAuditEvent(s)
+	case "approval-decision":
+		return BuildApprovalDecision(s)
 	}
 	return nil, fmt.Errorf("%w %q", ErrUnknownContract, name)
 }

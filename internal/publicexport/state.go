@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/artifacts"
+	"github.com/cavra-enterprise/aispm-reports/internal/delivery"
 	"github.com/cavra-enterprise/aispm-reports/internal/manifest"
 	"github.com/cavra-enterprise/aispm-reports/internal/search"
 	"github.com/cavra-enterprise/aispm-reports/internal/settings"
@@ -24,6 +25,10 @@ type State struct {
 	Search func() (*search.QueryRecord, *search.RetrievalRecord, error)
 	// AuditStart is when the tenant's evidence log begins ("" when it is empty).
 	AuditStart func() (string, error)
+	// RecipientPolicy loads the tenant's recipient policy (the default when none is saved).
+	RecipientPolicy func() (delivery.StoredPolicy, error)
+	// Deliveries loads the tenant's most recent deliveries, newest first.
+	Deliveries func() ([]delivery.Record, error)
 	// SigningKeyID names the key that signs manifests ("" when none is configured).
 	SigningKeyID string
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	sched "github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/api"
 	"github.com/cavra-enterprise/aispm-reports/internal/app"
@@ -24,6 +26,8 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/ebsched"
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/kmssigner"
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/s3worm"
+	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/sesmail"
+	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/sfngate"
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
 	"github.com/cavra-enterprise/aispm-reports/internal/config"
 	"github.com/cavra-enterprise/aispm-reports/internal/lambdaapi"
@@ -44,6 +48,15 @@ func Open(ctx context.Context, cfg config.AWS) (*app.Services, error) {
 	p := app.Ports{Items: items, Objects: objects, Clock: clock.System{}, Scheduler: unconfiguredScheduler{}}
 	if cfg.SigningKeyID != "" {
 		p.Signer = kmssigner.New(kms.NewFromConfig(awsCfg), cfg.SigningKeyID)
+	}
+	if cfg.SESEnabled {
+		p.Mailer = sesmail.New(sesv2.NewFromConfig(awsCfg))
+	}
+	if cfg.ApprovalStateMachineARN != "" {
+		// Tokens and claims live in the table, so every function deciding or opening gates
+		// shares them; the conditional writes make one decision win.
+		p.Gate = sfngate.New(sfn.NewFromConfig(awsCfg), sfngate.NewItemTokens(items),
+			sfngate.Config{StateMachineARN: cfg.ApprovalStateMachineARN, ActivityARN: cfg.ApprovalActivityARN})
 	}
 	if cfg.ScheduleTargetARN != "" {
 		p.Scheduler = ebsched.New(sched.NewFromConfig(awsCfg), ebsched.Target{FunctionARN: cfg.ScheduleTargetARN, RoleARN: cfg.ScheduleRoleARN})

@@ -13,7 +13,9 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/app"
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
 	"github.com/cavra-enterprise/aispm-reports/internal/config"
+	"github.com/cavra-enterprise/aispm-reports/internal/embedded/emlmail"
 	"github.com/cavra-enterprise/aispm-reports/internal/embedded/keysigner"
+	"github.com/cavra-enterprise/aispm-reports/internal/embedded/localgate"
 	"github.com/cavra-enterprise/aispm-reports/internal/embedded/localsched"
 	"github.com/cavra-enterprise/aispm-reports/internal/embedded/sqlitestore"
 	"github.com/cavra-enterprise/aispm-reports/internal/embedded/wormfs"
@@ -27,6 +29,9 @@ type App struct {
 	Objects   *wormfs.Store
 	Scheduler *localsched.Scheduler
 	KeySigner *keysigner.Signer
+	// Outbox keeps every mail as an .eml file; Gates is the in-process approval engine.
+	Outbox *emlmail.Outbox
+	Gates  *localgate.Engine
 }
 
 // Open creates the data folder on first use and opens every adapter in it.
@@ -62,12 +67,25 @@ func Open(ctx context.Context, cfg config.Embedded, clk clock.Clock) (*App, erro
 		items.Close()
 		return nil, err
 	}
-	svc = app.Build(app.Ports{Items: items, Objects: objects, Scheduler: sched, Signer: sg, Clock: clk})
-	return &App{Services: svc, Items: items, Objects: objects, Scheduler: sched, KeySigner: sg}, nil
+	outbox, err := emlmail.New(filepath.Join(cfg.DataDir, "outbox"), clk, nil)
+	if err != nil {
+		items.Close()
+		return nil, err
+	}
+	gates, err := localgate.New(clk, filepath.Join(cfg.DataDir, "approval-gates.json"))
+	if err != nil {
+		items.Close()
+		return nil, err
+	}
+	svc = app.Build(app.Ports{Items: items, Objects: objects, Scheduler: sched, Signer: sg, Clock: clk, Mailer: outbox, Gate: gates})
+	return &App{Services: svc, Items: items, Objects: objects, Scheduler: sched, KeySigner: sg, Outbox: outbox, Gates: gates}, nil
 }
 
 // Close releases the SQLite file.
-func (a *App) Close() error { return a.Items.Close() }
+func (a *App) Close() error {
+	a.Gates.Close()
+	return a.Items.Close()
+}
 
 // presignKey loads the HMAC key of presigned object links, creating it (0600) on first use.
 func presignKey(path string) ([]byte, error) {

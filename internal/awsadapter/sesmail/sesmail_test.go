@@ -22,7 +22,7 @@ import (
 
 func TestContractMoto(t *testing.T) {
 	mailertest.Run(t, func(t *testing.T) mailertest.Harness {
-		ep := emulatortest.Moto(t)
+		ep := emulatortest.MotoMail(t)
 		ctx := context.Background()
 		cfg, err := awsclient.Load(ctx, awsclient.Options{Endpoint: ep})
 		if err != nil {

@@ -1,0 +1,311 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cavra-enterprise/aispm-reports/internal/evidence"
+	"github.com/cavra-enterprise/aispm-reports/internal/itemstore"
+	"github.com/cavra-enterprise/aispm-reports/internal/mailer"
+	"github.com/cavra-enterprise/aispm-reports/internal/problem"
+	"github.com/cavra-enterprise/aispm-reports/internal/scheduler"
+	"github.com/cavra-enterprise/aispm-reports/internal/settings"
+)
+
+// maxBackoff caps one retry delay.
+const maxBackoff = time.Hour
+
+// systemRole is the actor of attempts made by the service itself after a request returned.
+const systemRole = "system"
+
+// advance moves a fresh delivery on: a queued one is attempted, a gated one gets its gate.
+func (s *Service) advance(ctx context.Context, tenantID string, rec Record) (Record, error) {
+	switch rec.Status {
+	case StatusPendingApproval:
+		return rec, s.ensureGate(ctx, tenantID, rec)
+	case StatusQueued, StatusRetryScheduled:
+		return s.attempt(ctx, tenantID, rec)
+	}
+	return rec, nil
+}
+
+// attempt makes one try at the channel. It first claims the attempt with a conditional write
+// (status sending), so two workers never send the same delivery at once; the outcome and its
+// evidence (and a portal inbox entry) are then written together.
+func (s *Service) attempt(ctx context.Context, tenantID string, rec Record) (Record, error) {
+	st, err := s.Settings(ctx, tenantID)
+	if err != nil {
+		return rec, err
+	}
+	void, reason, err := s.stale(ctx, tenantID, st, rec)
+	if err != nil {
+		return rec, err // left queued: the next sweep tries again
+	}
+	if void {
+		return s.finish(ctx, tenantID, rec, StatusVoided, map[string]any{"reason": reason}, nil)
+	}
+	rec, claimed, err := s.claim(ctx, tenantID, rec)
+	if err != nil || !claimed {
+		return rec, err
+	}
+	extra, sendErr := s.sendChannel(ctx, tenantID, st, rec)
+	return s.record(ctx, tenantID, st, rec, extra, sendErr)
+}
+
+// stale re-checks, at delivery time, that the subject still has the digest the request (and
+// any approval) was bound to, and that the policy still allows the send.
+func (s *Service) stale(ctx context.Context, tenantID string, st settings.Settings, rec Record) (bool, string, error) {
+	req := SendRequest{Channel: rec.Channel}
+	if rec.Channel == GRC || isPackage(rec.SubjectRef) {
+		req.PackageRef = rec.SubjectRef
+	} else {
+		req.ArtifactRef = rec.SubjectRef
+	}
+	subj, err := s.subject(ctx, tenantID, req)
+	if _, refused := problem.As(err); err != nil && !refused {
+		return false, "", err
+	}
+	if err != nil || subj.Digest != rec.SubjectDigest {
+		return true, "subject_changed", nil
+	}
+	if rec.Approval != nil && rec.Approval.BoundDigest != subj.Digest {
+		return true, "approval_digest_mismatch", nil
+	}
+	pol, err := s.GetPolicy(ctx, tenantID)
+	if err != nil {
+		return false, "", err
+	}
+	d := Evaluate(pol.Policy.WithBlockedDomains(st.RecipientGovernance.BlockedDomains), rec.Channel, rec.Recipients)
+	if d.Outcome == BlockedPolicy || d.Outcome == RequireApproval && rec.Approval == nil {
+		return true, "policy_changed", nil
+	}
+	return false, "", nil
+}
+
+func isPackage(r string) bool { return len(r) > 8 && r[:8] == "package:" }
+
+func (s *Service) claim(ctx context.Context, tenantID string, rec Record) (Record, bool, error) {
+	rec.Status = StatusSending
+	rec.UpdatedAt = stamp(s.Clock.Now())
+	w, err := rec.write(tenantID, itemstore.IfVersion)
+	if err != nil {
+		return rec, false, err
+	}
+	if err := s.Items.Transact(ctx, []itemstore.Write{w}); err != nil {
+		if errors.Is(err, itemstore.ErrConflict) {
+			cur, err := s.Get(ctx, tenantID, rec.DeliveryRef) // another worker has it: report its state
+			return cur, false, err
+		}
+		return rec, false, fmt.Errorf("claim delivery attempt: %w", err)
+	}
+	rec.version++
+	return rec, true, nil
+}
+
+// record writes the outcome of an attempt: delivered, retry_scheduled or dead_lettered.
+func (s *Service) record(ctx context.Context, tenantID string, st settings.Settings, rec Record, extra []itemstore.Write, sendErr error) (Record, error) {
+	now := s.Clock.Now()
+	n := len(rec.Attempts) + 1
+	class := classify(sendErr)
+	outcome := "succeeded"
+	if sendErr != nil {
+		outcome = "failed"
+	}
+	ev, err := s.evidence(tenantID, systemRole, evidence.DeliveryAttempted, rec, map[string]any{
+		"attempt": n, "outcome": outcome, "failure_class": class, "channel": rec.Channel}, now)
+	if err != nil {
+		return rec, err
+	}
+	rec.Attempts = append(rec.Attempts, Attempt{Number: n, StartedAt: stamp(now), Outcome: outcome, FailureClass: class, EvidenceRef: ev.Ref})
+	rec.EvidenceRefs = append(rec.EvidenceRefs, ev.Ref)
+	rec.FailureClass = class
+	switch {
+	case sendErr == nil:
+		return s.finish(ctx, tenantID, rec, StatusDelivered, map[string]any{"attempts": n}, append(extra, mustWrite(ev)...))
+	case !transient[class] || n >= maxAttempts(st):
+		return s.finish(ctx, tenantID, rec, StatusDeadLettered, map[string]any{"attempts": n, "failure_class": class}, mustWrite(ev))
+	}
+	delay := backoff(st, n, s.jitter)
+	rec.NextAttemptAt = stamp(now.Add(delay))
+	rec.setStatus(StatusRetryScheduled, ev.Ref, now)
+	if err := s.scheduleRetry(ctx, tenantID, rec, now.Add(delay)); err != nil {
+		return rec, err
+	}
+	return rec, s.update(ctx, tenantID, &rec, mustWrite(ev))
+}
+
+// SweepKind marks a schedule payload as a delivery retry sweep.
+const SweepKind = "delivery_sweep"
+
+// SweepPayload is what retry schedules carry.
+type SweepPayload struct {
+	Kind     string `json:"kind"`
+	TenantID string `json:"tenant_id"`
+}
+
+// scheduleRetry runs before the retry is recorded: a sweep with nothing due is harmless, a
+// recorded retry without a sweep would wait for the next one.
+func (s *Service) scheduleRetry(ctx context.Context, tenantID string, rec Record, at time.Time) error {
+	if s.Scheduler == nil {
+		return nil
+	}
+	payload, err := json.Marshal(SweepPayload{Kind: SweepKind, TenantID: tenantID})
+	if err != nil {
+		return err
+	}
+	// Scheduler at() has whole seconds: round up so the sweep never fires before the retry is due.
+	at = at.Truncate(time.Second).Add(time.Second)
+	err = s.Scheduler.Create(ctx, scheduler.Schedule{Group: "tenant-" + tenantID,
+		Name: fmt.Sprintf("delivery-retry-%s-%d", rec.ID(), len(rec.Attempts)), Expression: scheduler.OneShot(at), Payload: payload, Enabled: true})
+	if err != nil && !errors.Is(err, scheduler.ErrExists) {
+		return fmt.Errorf("schedule delivery retry: %w", err)
+	}
+	return nil
+}
+
+// Fire handles a schedule firing; payloads of other kinds are not ours and are ignored.
+func (s *Service) Fire(ctx context.Context, f scheduler.Firing) error {
+	var p SweepPayload
+	if err := json.Unmarshal(f.Payload, &p); err != nil || p.Kind != SweepKind {
+		return nil
+	}
+	_, err := s.RetryDue(ctx, p.TenantID)
+	return err
+}
+
+// finish moves a delivery to a final status with its evidence.
+func (s *Service) finish(ctx context.Context, tenantID string, rec Record, status string, details map[string]any, extra []itemstore.Write) (Record, error) {
+	now := s.Clock.Now()
+	details["status"] = status
+	details["channel"] = rec.Channel
+	ev, err := s.evidence(tenantID, systemRole, evidence.DeliveryFinished, rec, details, now)
+	if err != nil {
+		return rec, err
+	}
+	rec.NextAttemptAt = ""
+	rec.setStatus(status, ev.Ref, now)
+	return rec, s.update(ctx, tenantID, &rec, append(extra, mustWrite(ev)...))
+}
+
+func (s *Service) update(ctx context.Context, tenantID string, rec *Record, extra []itemstore.Write) error {
+	w, err := rec.write(tenantID, itemstore.IfVersion)
+	if err != nil {
+		return err
+	}
+	if err := s.Items.Transact(ctx, append([]itemstore.Write{w}, extra...)); err != nil {
+		return fmt.Errorf("update delivery %s: %w", rec.ID(), err)
+	}
+	rec.version++
+	return nil
+}
+
+func mustWrite(ev evidence.Record) []itemstore.Write {
+	w, err := ev.Write()
+	if err != nil {
+		// Write only marshals a record New already marshalled: it cannot fail here.
+		panic(err)
+	}
+	return []itemstore.Write{w}
+}
+
+func maxAttempts(st settings.Settings) int {
+	if n := st.ScheduleAndAudit.MaxDeliveryAttempts; n > 0 {
+		return n
+	}
+	return 5
+}
+
+// backoff is base·2^(n-1), capped, plus up to half of that again as jitter so that many
+// deliveries failing together do not retry together.
+func backoff(st settings.Settings, n int, jitter func(time.Duration) time.Duration) time.Duration {
+	base := time.Duration(st.ScheduleAndAudit.RetryBaseSeconds) * time.Second
+	if base <= 0 {
+		base = 30 * time.Second
+	}
+	d := base
+	for i := 1; i < n && d < maxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, maxBackoff)
+	return d + jitter(d/2)
+}
+
+// classify maps a channel error to a failure class ("" for none).
+func classify(err error) string {
+	var fe *failure
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &fe):
+		return fe.class
+	case errors.Is(err, mailer.ErrAuth):
+		return FailProviderAuth
+	case errors.Is(err, mailer.ErrRejected), errors.Is(err, mailer.ErrInvalidEnvelope):
+		return FailRecipientPolicy
+	case errors.Is(err, mailer.ErrThrottled):
+		return FailProviderRateLimit
+	}
+	return FailUnknown
+}
+
+// failure tags an error with its class where the channel knows it better than the error.
+type failure struct {
+	class string
+	err   error
+}
+
+func (f *failure) Error() string { return f.class + ": " + f.err.Error() }
+func (f *failure) Unwrap() error { return f.err }
+
+// RetryDue attempts every delivery of the tenant whose retry is due and expires every
+// approval past its deadline; it returns how many deliveries it moved.
+func (s *Service) RetryDue(ctx context.Context, tenantID string) (int, error) {
+	now := s.Clock.Now()
+	q := itemstore.Query{PK: PartitionKey(tenantID), Limit: 200}
+	moved := 0
+	for {
+		page, err := s.Items.Query(ctx, q)
+		if err != nil {
+			return moved, fmt.Errorf("list deliveries: %w", err)
+		}
+		for _, it := range page.Items {
+			rec, err := decodeRecord(it)
+			if err != nil {
+				return moved, err
+			}
+			ok, err := s.sweepOne(ctx, tenantID, rec, now)
+			if err != nil {
+				return moved, err
+			}
+			if ok {
+				moved++
+			}
+		}
+		if page.Next == "" {
+			return moved, nil
+		}
+		q.Cursor = page.Next
+	}
+}
+
+func (s *Service) sweepOne(ctx context.Context, tenantID string, rec Record, now time.Time) (bool, error) {
+	switch rec.Status {
+	case StatusQueued:
+		_, err := s.attempt(ctx, tenantID, rec)
+		return err == nil, err
+	case StatusRetryScheduled:
+		at, _ := time.Parse(time.RFC3339Nano, rec.NextAttemptAt)
+		if now.Before(at) {
+			return false, nil
+		}
+		_, err := s.attempt(ctx, tenantID, rec)
+		return err == nil, err
+	case StatusPendingApproval:
+		expired, err := s.expireIfDue(ctx, tenantID, rec, now)
+		return expired, err
+	}
+	return false, nil
+}

@@ -1,0 +1,189 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/cavra-enterprise/aispm-reports/internal/itemstore"
+	"github.com/cavra-enterprise/aispm-reports/internal/mailer"
+	"github.com/cavra-enterprise/aispm-reports/internal/manifest"
+	"github.com/cavra-enterprise/aispm-reports/internal/objectstore"
+	"github.com/cavra-enterprise/aispm-reports/internal/settings"
+)
+
+// LinkTTL is the lifetime of the download link mailed instead of an attachment too large
+// for the tenant's limit.
+const LinkTTL = time.Hour
+
+// errNoMailer is what an email send meets where no mail provider is configured; it is
+// classed provider_auth, so it dead-letters at once instead of retrying.
+var errNoMailer = fmt.Errorf("no mail provider configured: %w", mailer.ErrAuth)
+
+// sendChannel delivers rec by its channel. A portal delivery returns the inbox write, so it
+// commits with the delivery's outcome.
+func (s *Service) sendChannel(ctx context.Context, tenantID string, st settings.Settings, rec Record) ([]itemstore.Write, error) {
+	switch rec.Channel {
+	case Portal:
+		w, err := inboxWrite(tenantID, rec, s.Clock.Now())
+		return []itemstore.Write{w}, err
+	case Email:
+		return nil, s.sendEmail(ctx, tenantID, st, rec)
+	case GRC:
+		return nil, s.exportGRC(ctx, tenantID, st, rec)
+	}
+	return nil, &failure{class: FailRenderError, err: fmt.Errorf("unknown channel %q", rec.Channel)}
+}
+
+// InboxEntry is one portal inbox item: what was delivered, never to whom.
+type InboxEntry struct {
+	DeliveryRef   string `json:"delivery_ref"`
+	SubjectRef    string `json:"subject_ref"`
+	SubjectDigest string `json:"subject_digest"`
+	ReportID      string `json:"report_id"`
+	DeliveredAt   string `json:"delivered_at"`
+}
+
+func inboxWrite(tenantID string, rec Record, now time.Time) (itemstore.Write, error) {
+	data, err := json.Marshal(InboxEntry{DeliveryRef: rec.DeliveryRef, SubjectRef: rec.SubjectRef,
+		SubjectDigest: rec.SubjectDigest, ReportID: rec.ReportID, DeliveredAt: stamp(now)})
+	if err != nil {
+		return itemstore.Write{}, err
+	}
+	return itemstore.Write{Kind: itemstore.Put, Cond: itemstore.IfAbsent,
+		Item: itemstore.Item{PK: InboxKey(tenantID), SK: rec.ID(), Data: data}}, nil
+}
+
+// content is the object a delivery sends: the artifact, or a package's signed manifest.
+type content struct {
+	key, version, name, contentType string
+	size                            int64
+}
+
+func (s *Service) content(ctx context.Context, tenantID string, rec Record) (content, manifest.Record, error) {
+	if isPackage(rec.SubjectRef) {
+		pkg, err := s.Packages.Get(ctx, tenantID, rec.SubjectRef)
+		if err != nil {
+			return content{}, manifest.Record{}, &failure{class: FailRenderError, err: err}
+		}
+		return content{key: pkg.ManifestKey, version: pkg.ManifestVer, name: "manifest.json", contentType: "application/json", size: -1}, pkg, nil
+	}
+	a, err := s.Artifacts.Get(ctx, tenantID, rec.SubjectRef)
+	if err != nil {
+		return content{}, manifest.Record{}, &failure{class: FailRenderError, err: err}
+	}
+	name := a.ReportID + path.Ext(a.ObjectKey)
+	return content{key: a.ObjectKey, version: a.VersionID, name: name, contentType: a.ContentType, size: a.Size}, manifest.Record{}, nil
+}
+
+func (s *Service) read(ctx context.Context, key, version string) ([]byte, error) {
+	rc, _, err := s.Objects.Get(ctx, key, version)
+	if err != nil {
+		return nil, &failure{class: FailRenderError, err: err}
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, &failure{class: FailUnknown, err: err}
+	}
+	return b, nil
+}
+
+func (s *Service) sendEmail(ctx context.Context, tenantID string, st settings.Settings, rec Record) error {
+	if s.Mailer == nil {
+		return errNoMailer
+	}
+	c, _, err := s.content(ctx, tenantID, rec)
+	if err != nil {
+		return err
+	}
+	env, err := s.envelope(ctx, st, rec, c)
+	if err != nil {
+		return err
+	}
+	raw, err := mailer.Build(env)
+	if err != nil {
+		return &failure{class: FailRenderError, err: err}
+	}
+	_, err = s.Mailer.Send(ctx, mailer.Message{From: st.DeliveryProvider.SenderAddress, To: rec.Recipients, Raw: raw})
+	return err
+}
+
+// envelope brands the mail and attaches the content under the size limit, else links it.
+func (s *Service) envelope(ctx context.Context, st settings.Settings, rec Record, c content) (mailer.Envelope, error) {
+	dp, br := st.DeliveryProvider, st.Branding
+	from := dp.SenderAddress
+	if dp.SenderDisplayName != "" {
+		from = mime.QEncoding.Encode("utf-8", dp.SenderDisplayName) + " <" + dp.SenderAddress + ">"
+	}
+	title := strings.TrimSpace(br.ReportTitlePrefix + " " + strings.ReplaceAll(rec.ReportID, "_", " "))
+	var text strings.Builder
+	if rec.Message != "" {
+		text.WriteString(rec.Message + "\n\n")
+	}
+	fmt.Fprintf(&text, "%s\nDigest: %s\nDelivery: %s\n", title, rec.SubjectDigest, rec.DeliveryRef)
+	env := mailer.Envelope{From: from, To: rec.Recipients, Subject: title, Date: s.Clock.Now(),
+		MessageID: rec.ID() + "." + fmt.Sprint(len(rec.Attempts)+1) + "@" + domainOf(dp.SenderAddress)}
+	// The recorded size decides before any byte is read, so a large artifact is never
+	// loaded into memory only to be linked instead.
+	if c.size < 0 || c.size <= int64(dp.MaxAttachmentBytes) {
+		body, err := s.read(ctx, c.key, c.version)
+		if err != nil {
+			return mailer.Envelope{}, err
+		}
+		if len(body) <= dp.MaxAttachmentBytes {
+			env.Attachments = []mailer.Attachment{{Filename: c.name, ContentType: c.contentType, Data: body}}
+		}
+	}
+	if len(env.Attachments) == 0 {
+		link, err := s.Objects.PresignGet(ctx, c.key, c.version, LinkTTL)
+		if err != nil {
+			return mailer.Envelope{}, &failure{class: FailUnknown, err: err}
+		}
+		fmt.Fprintf(&text, "\nThe report is larger than the attachment limit. Download it within %s:\n%s\n", LinkTTL, link)
+	}
+	if br.FooterText != "" {
+		text.WriteString("\n-- \n" + br.FooterText + "\n")
+	}
+	env.TextBody = text.String()
+	return env, nil
+}
+
+// GRCKey is where a package's GRC export lands: under the tenant's folder and its GRC
+// export prefix, so one tenant's exports can never land in another's.
+func GRCKey(tenantID, prefix, packageRef, name string) string {
+	p := strings.Trim(prefix, "/")
+	if p == "" {
+		p = "grc-exports"
+	}
+	return "tenants/" + tenantID + "/grc/" + p + "/" + strings.TrimPrefix(packageRef, "package:") + "/" + name
+}
+
+// exportGRC writes the signed package (manifest and signature) to the GRC export prefix.
+func (s *Service) exportGRC(ctx context.Context, tenantID string, st settings.Settings, rec Record) error {
+	_, pkg, err := s.content(ctx, tenantID, rec)
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct{ key, ver, name string }{
+		{pkg.ManifestKey, pkg.ManifestVer, "manifest.json"},
+		{pkg.SignatureKey, pkg.SignatureVer, "manifest.sig.json"},
+	} {
+		b, err := s.read(ctx, f.key, f.ver)
+		if err != nil {
+			return err
+		}
+		_, err = s.Objects.Put(ctx, objectstore.PutInput{Key: GRCKey(tenantID, st.DeliveryProvider.GRCExportPrefix, rec.SubjectRef, f.name),
+			Body: bytes.NewReader(b), ContentType: "application/json", Metadata: map[string]string{"delivery-ref": rec.ID()}})
+		if err != nil {
+			return &failure{class: FailUnknown, err: err}
+		}
+	}
+	return nil
+}

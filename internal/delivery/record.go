@@ -1,0 +1,151 @@
+package delivery
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cavra-enterprise/aispm-reports/internal/itemstore"
+)
+
+// Delivery statuses. blocked_policy, delivered, dead_lettered, denied, expired and voided
+// are final.
+const (
+	StatusBlocked         = "blocked_policy"
+	StatusPendingApproval = "pending_approval"
+	StatusQueued          = "queued"
+	StatusSending         = "sending"
+	StatusRetryScheduled  = "retry_scheduled"
+	StatusDelivered       = "delivered"
+	StatusDeadLettered    = "dead_lettered"
+	StatusDenied          = "denied"
+	StatusExpired         = "expired"
+	// StatusVoided: approved, but the artifact digest or the policy changed before delivery.
+	StatusVoided = "voided"
+)
+
+// Final tells whether a status ends the delivery.
+func Final(status string) bool {
+	switch status {
+	case StatusBlocked, StatusDelivered, StatusDeadLettered, StatusDenied, StatusExpired, StatusVoided:
+		return true
+	}
+	return false
+}
+
+// Failure classes of an attempt.
+const (
+	FailProviderAuth      = "provider_auth"
+	FailRecipientPolicy   = "recipient_policy"
+	FailProviderRateLimit = "provider_rate_limit"
+	FailRenderError       = "render_error"
+	FailAuditStoreError   = "audit_store_error"
+	FailUnknown           = "unknown"
+)
+
+// transient failure classes are retried; the others dead-letter at once, since a retry
+// would fail the same way until someone changes configuration or policy.
+var transient = map[string]bool{FailProviderRateLimit: true, FailAuditStoreError: true, FailUnknown: true}
+
+// Record is one delivery. Recipients are the only addresses the product keeps; they stay in
+// this item and in the views of roles allowed to see them.
+type Record struct {
+	DeliveryRef       string        `json:"delivery_ref"`
+	Channel           string        `json:"channel"`
+	SubjectRef        string        `json:"subject_ref"`
+	SubjectDigest     string        `json:"subject_digest"`
+	ReportID          string        `json:"report_id"`
+	Format            string        `json:"format"`
+	ImmutableStoreRef string        `json:"immutable_store_ref"`
+	Status            string        `json:"status"`
+	Decision          Decision      `json:"policy_decision"`
+	Recipients        []string      `json:"recipients"`
+	Message           string        `json:"message,omitempty"`
+	RequesterRole     string        `json:"requester_role"`
+	RequesterTokenRef string        `json:"requester_token_ref"`
+	IdempotencyDigest string        `json:"idempotency_digest"`
+	RequestDigest     string        `json:"request_digest"`
+	ApprovalRef       string        `json:"approval_ref,omitempty"`
+	ApprovalExpiresAt string        `json:"approval_expires_at,omitempty"`
+	Approval          *Approval     `json:"approval,omitempty"`
+	Attempts          []Attempt     `json:"attempts"`
+	History           []StatusEntry `json:"status_history"`
+	EvidenceRefs      []string      `json:"evidence_refs"`
+	NextAttemptAt     string        `json:"next_attempt_at,omitempty"`
+	FailureClass      string        `json:"failure_class,omitempty"`
+	CreatedAt         string        `json:"created_at"`
+	UpdatedAt         string        `json:"updated_at"`
+	version           int64
+}
+
+// Approval is the one decision on a gated delivery, bound to the digest it approved.
+type Approval struct {
+	ApprovalRef   string `json:"approval_ref"`
+	Decision      string `json:"decision"`
+	ApproverRole  string `json:"approver_role"`
+	BoundDigest   string `json:"bound_digest"`
+	ReasonCode    string `json:"reason_code,omitempty"`
+	DecidedAt     string `json:"decided_at"`
+	EvidenceRef   string `json:"evidence_ref"`
+	approverToken string
+}
+
+// Attempt is one try at the channel.
+type Attempt struct {
+	Number       int    `json:"number"`
+	StartedAt    string `json:"started_at"`
+	Outcome      string `json:"outcome"` // succeeded | failed
+	FailureClass string `json:"failure_class,omitempty"`
+	EvidenceRef  string `json:"evidence_ref"`
+}
+
+// StatusEntry is one step of the status history.
+type StatusEntry struct {
+	Status      string `json:"status"`
+	At          string `json:"at"`
+	EvidenceRef string `json:"evidence_ref"`
+}
+
+// ID is the delivery id ("dlv_..."), also the approval gate's ref.
+func (r Record) ID() string { return strings.TrimPrefix(r.DeliveryRef, "delivery:") }
+
+// PartitionKey holds a tenant's deliveries in id (= creation time) order.
+func PartitionKey(tenantID string) string { return "T#" + tenantID + "#DLV" }
+
+func idempotencyKey(tenantID string) string { return "T#" + tenantID + "#IDEM" }
+
+// InboxKey holds a tenant's portal inbox.
+func InboxKey(tenantID string) string { return "T#" + tenantID + "#INBOX" }
+
+func policyKey(tenantID string) (string, string) { return "T#" + tenantID, "RECIPIENT_POLICY" }
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func (r *Record) setStatus(status, evidenceRef string, now time.Time) {
+	r.Status = status
+	r.History = append(r.History, StatusEntry{Status: status, At: stamp(now), EvidenceRef: evidenceRef})
+	if !slices.Contains(r.EvidenceRefs, evidenceRef) {
+		r.EvidenceRefs = append(r.EvidenceRefs, evidenceRef)
+	}
+	r.UpdatedAt = stamp(now)
+}
+
+func (r Record) write(tenantID string, cond itemstore.Condition) (itemstore.Write, error) {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return itemstore.Write{}, fmt.Errorf("encode delivery: %w", err)
+	}
+	return itemstore.Write{Kind: itemstore.Put, Cond: cond, ExpectVersion: r.version,
+		Item: itemstore.Item{PK: PartitionKey(tenantID), SK: r.ID(), Data: data}}, nil
+}
+
+func decodeRecord(it itemstore.Item) (Record, error) {
+	var r Record
+	if err := json.Unmarshal(it.Data, &r); err != nil {
+		return Record{}, fmt.Errorf("decode delivery %s: %w", it.SK, err)
+	}
+	r.version = it.Version
+	return r, nil
+}
