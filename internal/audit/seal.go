@@ -37,24 +37,71 @@ func (w *Writer) SealDue(ctx context.Context) error {
 	}
 }
 
+// ErrSealInProgress means a forced seal stopped with entries still pending because another
+// sealer holds a live lease on the next range: what was asked for is not sealed yet. The
+// error names the range and when the lease expires; try again after that.
+var ErrSealInProgress = errors.New("another sealer is sealing the audit log")
+
+// maxClaimConflicts bounds how often a seal re-reads the seal item after losing the race to
+// claim it.
+const maxClaimConflicts = 10
+
 // Seal writes segments and checkpoints for a tenant's pending entries while they are due,
 // or, with force, for everything pending. It returns the number of checkpoints written.
+//
+// Without force, entries left to a sealer holding a live lease are not an error (that
+// sealer is at work). With force the caller wants everything pending sealed (an export), so
+// Seal reports ErrSealInProgress instead of returning as if it had sealed it.
 func (w *Writer) Seal(ctx context.Context, tenantID string, force bool) (int, error) {
 	n := 0
 	if err := w.requireSigner(); err != nil {
 		return 0, err
 	}
-	for {
-		job, ok, err := w.claim(ctx, tenantID, force)
-		if err != nil || !ok {
+	for conflicts := 0; ; {
+		job, err := w.claim(ctx, tenantID, force)
+		var busy *leasedError
+		switch {
+		case errors.Is(err, errNothingDue):
+			return n, nil
+		case errors.As(err, &busy):
+			if force {
+				return n, err
+			}
+			return n, nil
+		case errors.Is(err, itemstore.ErrConflict):
+			// The seal item changed between our read and our claim: read it again (another
+			// sealer's lease, a range committed meanwhile, or nothing left to do).
+			if conflicts++; conflicts > maxClaimConflicts {
+				return n, err
+			}
+			continue
+		case err != nil:
 			return n, err
 		}
+		conflicts = 0
 		if err := w.sealRange(ctx, tenantID, job); err != nil {
 			return n, err
 		}
 		n++
 	}
 }
+
+// errNothingDue: no entries are pending, or none are due yet (without force).
+var errNothingDue = errors.New("nothing to seal")
+
+// leasedError: another sealer's live lease covers the next range.
+type leasedError struct {
+	tenantID   string
+	start, end uint64
+	until      string
+}
+
+func (e *leasedError) Error() string {
+	return fmt.Sprintf("audit log of %s: entries %d..%d are being sealed by another sealer (lease until %s): %v",
+		e.tenantID, e.start, e.end-1, e.until, ErrSealInProgress)
+}
+
+func (e *leasedError) Unwrap() error { return ErrSealInProgress }
 
 // sealJob is a claimed range and the state it continues from.
 type sealJob struct {
@@ -65,31 +112,36 @@ type sealJob struct {
 }
 
 // claim decides what to seal next and records a lease on it. It resumes an expired lease's
-// range exactly, so a crashed seal is finished with the same segment and checkpoint.
-func (w *Writer) claim(ctx context.Context, tenantID string, force bool) (sealJob, bool, error) {
+// range exactly, so a crashed seal is finished with the same segment and checkpoint. It
+// fails with errNothingDue, a *leasedError, or ErrConflict when another writer changed the
+// seal item first.
+func (w *Writer) claim(ctx context.Context, tenantID string, force bool) (sealJob, error) {
 	st, version, err := w.sealed(ctx, tenantID)
 	if err != nil {
-		return sealJob{}, false, err
+		return sealJob{}, err
 	}
 	now := w.clock.Now()
 	job := sealJob{state: st}
 	if job.policy, err = w.policy(ctx, tenantID); err != nil {
-		return sealJob{}, false, fmt.Errorf("audit policy of %s: %w", tenantID, err)
+		return sealJob{}, fmt.Errorf("audit policy of %s: %w", tenantID, err)
 	}
 	if st.Lease != nil {
 		until, _ := time.Parse(time.RFC3339Nano, st.Lease.Until)
 		if now.Before(until) {
-			return sealJob{}, false, nil // another sealer is at work
+			return sealJob{}, &leasedError{tenantID: tenantID, start: st.Lease.Start, end: st.Lease.End, until: st.Lease.Until}
 		}
 		job.start, job.end = st.Lease.Start, st.Lease.End
 	} else {
 		h, _, err := w.head(ctx, tenantID)
 		if err != nil {
-			return sealJob{}, false, err
+			return sealJob{}, err
 		}
 		due, err := w.due(ctx, tenantID, st.Size, h.NextSeq, job.policy, now, force)
-		if err != nil || !due {
-			return sealJob{}, false, err
+		if err != nil {
+			return sealJob{}, err
+		}
+		if !due {
+			return sealJob{}, errNothingDue
 		}
 		job.start = st.Size
 		job.end = st.Size + min(h.NextSeq-st.Size, uint64(max(job.policy.CheckpointEntries, 1)))
@@ -97,17 +149,14 @@ func (w *Writer) claim(ctx context.Context, tenantID string, force bool) (sealJo
 	st.Lease = &lease{Start: job.start, End: job.end, Until: now.Add(w.lease).UTC().Format(time.RFC3339Nano)}
 	data, err := json.Marshal(st)
 	if err != nil {
-		return sealJob{}, false, err
+		return sealJob{}, err
 	}
 	it, err := w.items.Put(ctx, versioned(itemstore.Item{PK: logPK(tenantID), SK: sealSK, Data: data}, version))
-	if errors.Is(err, itemstore.ErrConflict) {
-		return sealJob{}, false, nil // another sealer claimed it first
-	}
 	if err != nil {
-		return sealJob{}, false, fmt.Errorf("claim audit seal of %s: %w", tenantID, err)
+		return sealJob{}, fmt.Errorf("claim audit seal of %s (entries %d..%d): %w", tenantID, job.start, job.end-1, err)
 	}
 	job.version = it.Version
-	return job, true, nil
+	return job, nil
 }
 
 // due: enough entries are pending, or the oldest pending one has waited long enough.
@@ -205,9 +254,10 @@ func (w *Writer) commit(ctx context.Context, tenantID string, job sealJob, next 
 	}
 	_, err = w.items.Put(ctx, versioned(itemstore.Item{PK: logPK(tenantID), SK: sealSK, Data: data}, job.version))
 	if errors.Is(err, itemstore.ErrConflict) {
-		// Our lease expired and another sealer finished the same range with the same
-		// checkpoint (it adopted ours or we adopted its): nothing is lost.
-		w.log.WarnContext(ctx, "audit seal finished by another sealer", "tenant", tenantID, "tree_size", job.end)
+		// Our lease expired and another sealer took over the same range: it seals it with the
+		// same segment and checkpoint (adopting ours, or we adopted its), so nothing is lost.
+		// The next claim sees whether it has committed yet.
+		w.log.WarnContext(ctx, "audit seal taken over by another sealer", "tenant", tenantID, "tree_size", job.end)
 		return nil
 	}
 	if err != nil {

@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"CheckpointByCountAndAge", testCheckpointCadence},
 		{"CrashBetweenSegmentAndCheckpoint", testCrashBeforeCheckpoint},
 		{"CrashBeforeCommit", testCrashBeforeCommit},
+		{"ClaimOutcomeLost", testClaimOutcomeLost},
 		{"ProofRoundTrip", testProof},
 		{"TamperSuite", testTamper},
 	}
@@ -344,8 +345,12 @@ func testCrashBeforeCheckpoint(t *testing.T, f *fixture) {
 	}
 	f.record(t, "acme", 5)
 	f.drain(t, 5)
-	if n, err := f.w.Seal(context.Background(), "acme", true); err != nil || n != 0 {
-		t.Fatalf("seal under a live lease: %d checkpoints, %v", n, err)
+	// A forced seal must not pass for one that sealed everything: it names the lease.
+	if n, err := f.w.Seal(context.Background(), "acme", true); !errors.Is(err, audit.ErrSealInProgress) || n != 0 {
+		t.Fatalf("forced seal under a live lease: %d checkpoints, %v; want 0 and ErrSealInProgress", n, err)
+	}
+	if err := f.w.SealDue(context.Background()); err != nil {
+		t.Fatalf("scheduled seal under a live lease: %v", err)
 	}
 	f.h.Sleep(leaseTTL + 100*time.Millisecond)
 	if n, err := f.w.Seal(context.Background(), "acme", true); err != nil || n != 2 {
@@ -377,6 +382,24 @@ func testCrashBeforeCommit(t *testing.T, f *fixture) {
 		t.Fatal("recovery wrote a second checkpoint or segment")
 	}
 	verify(t, f.export(t, "acme"), f.pub(t), 8)
+}
+
+// testClaimOutcomeLost: the store applies a seal claim but reports a conflict (what a
+// retried conditional write whose first response was lost looks like when the adapter cannot
+// tell). The forced seal must say that entries are left under a lease, not return as if it
+// had sealed them; once the lease expires everything is sealed.
+func testClaimOutcomeLost(t *testing.T, f *fixture) {
+	f.record(t, "acme", 6)
+	f.drain(t, 6)
+	f.items.loseClaim()
+	if n, err := f.w.Seal(context.Background(), "acme", true); !errors.Is(err, audit.ErrSealInProgress) || n != 0 {
+		t.Fatalf("forced seal after a claim whose outcome was lost: %d checkpoints, %v; want 0 and ErrSealInProgress", n, err)
+	}
+	f.h.Sleep(leaseTTL + 100*time.Millisecond)
+	if n, err := f.w.Seal(context.Background(), "acme", true); err != nil || n != 1 {
+		t.Fatalf("seal after the lease expired: %d checkpoints, %v; want 1", n, err)
+	}
+	verify(t, f.export(t, "acme"), f.pub(t), 6)
 }
 
 func testProof(t *testing.T, f *fixture) {
@@ -458,26 +481,38 @@ func (o *faultyObjects) Put(ctx context.Context, in objectstore.PutInput) (objec
 	return o.Store.Put(ctx, in)
 }
 
-// faultyItems fails the next seal commit (a seal item without a lease), once.
+// faultyItems fails the next seal commit (a seal item without a lease), once; or applies the
+// next seal claim (a seal item with a lease) and reports a conflict, once.
 type faultyItems struct {
 	Store
-	mu   sync.Mutex
-	fail bool
+	mu       sync.Mutex
+	fail     bool
+	loseNext bool
 }
 
 func (s *faultyItems) failCommit() { s.mu.Lock(); s.fail = true; s.mu.Unlock() }
+func (s *faultyItems) loseClaim()  { s.mu.Lock(); s.loseNext = true; s.mu.Unlock() }
 
 func (s *faultyItems) Put(ctx context.Context, w itemstore.Write) (itemstore.Item, error) {
 	s.mu.Lock()
-	hit := s.fail && w.Item.SK == "SEAL" && !strings.Contains(string(w.Item.Data), `"lease"`)
+	claim := w.Item.SK == "SEAL" && strings.Contains(string(w.Item.Data), `"lease"`)
+	hit := s.fail && w.Item.SK == "SEAL" && !claim
 	if hit {
 		s.fail = false
+	}
+	lose := s.loseNext && claim
+	if lose {
+		s.loseNext = false
 	}
 	s.mu.Unlock()
 	if hit {
 		return itemstore.Item{}, errors.New("injected crash before committing the seal")
 	}
-	return s.Store.Put(ctx, w)
+	it, err := s.Store.Put(ctx, w)
+	if lose && err == nil {
+		return itemstore.Item{}, fmt.Errorf("injected lost response of an applied claim: %w", itemstore.ErrConflict)
+	}
+	return it, err
 }
 
 func copyDir(t *testing.T, src string) string {

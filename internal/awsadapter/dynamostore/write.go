@@ -1,15 +1,18 @@
 package dynamostore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/itemstore"
 )
@@ -48,10 +51,22 @@ func (s *Store) putAlways(ctx context.Context, it itemstore.Item) (itemstore.Ite
 	return itemstore.Item{}, fmt.Errorf("put %s/%s: key kept changing for %d rounds: %w", it.PK, it.SK, maxRounds, err)
 }
 
+// update is one conditional UpdateItem.
+//
+// A conditional write is not idempotent, and the SDK retries a request whose response was
+// lost (a connection reset or closed while the body was read is retryable). When the first
+// attempt was applied, the retry fails its own condition (the item now exists, or has moved
+// past the expected version), and reporting that as ErrConflict would tell the caller its
+// write lost a race it in fact won: a sealer would then leave its own lease standing and
+// seal nothing, for example. So a retried write that fails its condition asks DynamoDB for
+// the item that failed it (ReturnValuesOnConditionCheckFailure, atomic with the check) and
+// counts as done when that item is exactly what this write stores at the version it gives.
+// If another writer has already replaced it, the conflict stands: the caller re-reads and
+// sees a state that followed ours.
 func (s *Store) update(ctx context.Context, it itemstore.Item, c itemstore.Condition, expect int64) (itemstore.Item, error) {
 	e := newExpr()
 	cond := e.condition(c, expect, s.clk.Now().Unix())
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	in := &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       keyOf(it.PK, it.SK),
 		UpdateExpression:          aws.String(e.replace(it, c)),
@@ -59,11 +74,60 @@ func (s *Store) update(ctx context.Context, it itemstore.Item, c itemstore.Condi
 		ExpressionAttributeNames:  e.Names(),
 		ExpressionAttributeValues: e.Values(),
 		ReturnValues:              types.ReturnValueAllNew,
-	})
+	}
+	if cond != "" {
+		in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	}
+	var attempts atomic.Int32
+	out, err := s.db.UpdateItem(ctx, in, countAttempts(&attempts))
 	if err != nil {
+		if stored, ok := appliedByEarlierAttempt(err, attempts.Load(), it, c, expect); ok {
+			return stored, nil
+		}
 		return itemstore.Item{}, translate(fmt.Sprintf("put %s/%s", it.PK, it.SK), err)
 	}
 	return itemFrom(fromDynamo(out.Attributes))
+}
+
+// countAttempts counts the HTTP attempts the SDK makes for one call (it runs after the
+// retry middleware, so once per attempt).
+func countAttempts(n *atomic.Int32) func(*dynamodb.Options) {
+	return func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("dynamostore:CountAttempts",
+				func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+					n.Add(1)
+					return next.HandleFinalize(ctx, in)
+				}), middleware.After)
+		})
+	}
+}
+
+// appliedByEarlierAttempt reports whether a conditional put that the SDK sent more than once
+// failed its condition only because an earlier attempt of the same call had been applied:
+// the item that failed the condition is the one this put writes, at the version it gives
+// (1 for IfAbsent, the expected version + 1 for IfVersion). It returns that item.
+func appliedByEarlierAttempt(err error, attempts int32, it itemstore.Item, c itemstore.Condition, expect int64) (itemstore.Item, bool) {
+	var ccf *types.ConditionalCheckFailedException
+	if attempts < 2 || !errors.As(err, &ccf) || ccf.Item == nil {
+		return itemstore.Item{}, false
+	}
+	var want int64
+	switch c {
+	case itemstore.IfAbsent:
+		want = 1
+	case itemstore.IfVersion:
+		want = expect + 1
+	default:
+		return itemstore.Item{}, false
+	}
+	stored, derr := itemFrom(fromDynamo(ccf.Item))
+	if derr != nil || stored.PK != it.PK || stored.SK != it.SK || stored.Version != want ||
+		!bytes.Equal(stored.Data, it.Data) || stored.GSI1PK != it.GSI1PK || stored.GSI1SK != it.GSI1SK ||
+		toEpoch(stored.ExpiresAt) != toEpoch(it.ExpiresAt) {
+		return itemstore.Item{}, false
+	}
+	return stored, true
 }
 
 // Delete removes the item if its condition holds. Deleting a missing item is not an error.
