@@ -5,6 +5,7 @@ package schemas
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -137,4 +138,22 @@ func isIndex(s string) bool {
 		}
 	}
 	return true
+}
+
+// DecodeValid validates a request body against schema name and then decodes it strictly
+// (unknown fields refused) into into. Refusals are problems naming the field.
+func DecodeValid(name string, body []byte, into any) error {
+	doc, err := Decode(body)
+	if err != nil {
+		return problem.New(problem.Invalid, "malformed_json", "", "request body is not valid JSON")
+	}
+	if err := Validate(name, "", doc); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(into); err != nil {
+		return problem.New(problem.Invalid, "malformed_json", "", "request body does not match its schema")
+	}
+	return nil
 }

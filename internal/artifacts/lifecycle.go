@@ -47,7 +47,7 @@ type HoldRequest struct {
 // ParseHold validates a legal-hold body.
 func ParseHold(body []byte) (HoldRequest, error) {
 	var h HoldRequest
-	return h, decodeBody(body, schemas.LegalHold, &h)
+	return h, schemas.DecodeValid(schemas.LegalHold, body, &h)
 }
 
 // SetLegalHold places the artifact's WORM version under legal hold and records it.

@@ -65,7 +65,7 @@ var holdRoles = []string{"tenant_admin", "security_leadership"}
 // happened yet when it refuses.
 func ParseRenderRequest(body []byte, t tenancy.Tenant, role string, now time.Time) (RenderRequest, error) {
 	var req RenderRequest
-	if err := decodeBody(body, schemas.RenderRequest, &req); err != nil {
+	if err := schemas.DecodeValid(schemas.RenderRequest, body, &req); err != nil {
 		return req, err
 	}
 	rep, ok := catalog.Find(req.ReportID)
@@ -123,22 +123,6 @@ func checkRetention(req *RenderRequest, role string) error {
 		}
 	} else if req.LegalHoldRef != "" {
 		return problem.InvalidField("legal_hold_ref", "only with retention_class legal_hold")
-	}
-	return nil
-}
-
-func decodeBody(body []byte, schema string, into any) error {
-	doc, err := schemas.Decode(body)
-	if err != nil {
-		return problem.New(problem.Invalid, "malformed_json", "", "request body is not valid JSON")
-	}
-	if err := schemas.Validate(schema, "", doc); err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(into); err != nil {
-		return problem.New(problem.Invalid, "malformed_json", "", "request body does not match its schema")
 	}
 	return nil
 }

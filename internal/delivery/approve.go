@@ -11,6 +11,7 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/evidence"
 	"github.com/cavra-enterprise/aispm-reports/internal/itemstore"
 	"github.com/cavra-enterprise/aispm-reports/internal/problem"
+	"github.com/cavra-enterprise/aispm-reports/schemas"
 )
 
 // DecisionRequest is a validated approve/deny body.
@@ -24,7 +25,7 @@ func ParseDecision(body []byte) (DecisionRequest, error) {
 	if len(body) == 0 {
 		return d, nil
 	}
-	return d, decodeBody(body, "approval-decision-request.schema.json", &d)
+	return d, schemas.DecodeValid("approval-decision-request.schema.json", body, &d)
 }
 
 // gateInput is what the gate (a Step Functions execution's input) carries: refs and the

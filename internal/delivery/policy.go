@@ -7,8 +7,6 @@
 package delivery
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/mail"
 	"slices"
@@ -69,7 +67,7 @@ func DefaultPolicy() Policy {
 // ParsePolicy validates a PUT body: schema, then rules (domains well formed and unique).
 func ParsePolicy(body []byte) (Policy, error) {
 	var p Policy
-	if err := decodeBody(body, "recipient-policy.schema.json", &p); err != nil {
+	if err := schemas.DecodeValid("recipient-policy.schema.json", body, &p); err != nil {
 		return Policy{}, err
 	}
 	seen := map[string]bool{}
@@ -231,22 +229,6 @@ func parseAddress(s string) (string, bool) {
 		return "", false
 	}
 	return local + "@" + domain, true
-}
-
-func decodeBody(body []byte, schema string, into any) error {
-	doc, err := schemas.Decode(body)
-	if err != nil {
-		return problem.New(problem.Invalid, "malformed_json", "", "request body is not valid JSON")
-	}
-	if err := schemas.Validate(schema, "", doc); err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(into); err != nil {
-		return problem.New(problem.Invalid, "malformed_json", "", "request body does not match its schema")
-	}
-	return nil
 }
 
 // WithBlockedDomains adds a blocked rule for each of the settings' blocked domains that has

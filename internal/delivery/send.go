@@ -16,6 +16,7 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/problem"
 	"github.com/cavra-enterprise/aispm-reports/internal/ref"
 	"github.com/cavra-enterprise/aispm-reports/internal/settings"
+	"github.com/cavra-enterprise/aispm-reports/schemas"
 )
 
 func digestOf(v any) (string, error) { return canonjson.DigestOf(v) }
@@ -42,7 +43,7 @@ func CheckIdempotencyKey(k string) error {
 // ParseSend validates a send body: schema, then rules. Addresses are lower-cased.
 func ParseSend(body []byte) (SendRequest, error) {
 	var r SendRequest
-	if err := decodeBody(body, "send-request.schema.json", &r); err != nil {
+	if err := schemas.DecodeValid("send-request.schema.json", body, &r); err != nil {
 		return SendRequest{}, err
 	}
 	if (r.ArtifactRef == "") == (r.PackageRef == "") {
