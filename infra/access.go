@@ -31,6 +31,14 @@ type Access struct {
 	// AISPM_SCHEDULE_ROLE_ARN, schedule and group actions on this account and region's
 	// tenant-* groups only, and iam:PassRole on the scheduler's role only.
 	Schedules bool
+	// Mail: sends email through SES v2 from the configured sender identity only
+	// (AISPM_SES_ENABLED, ses:SendEmail and ses:SendRawEmail on that identity's ARN). Without
+	// a sender identity in the deployment configuration no function may mail.
+	Mail bool
+	// Approvals: opens, reads and decides approval gates on the stack's Step Functions gate
+	// (AISPM_APPROVAL_STATE_MACHINE_ARN, AISPM_APPROVAL_ACTIVITY_ARN; start and describe
+	// executions of that machine, take and complete tasks of that activity).
+	Approvals bool
 }
 
 // usesSigningKey tells whether the function gets the signing key's id.
@@ -67,11 +75,12 @@ var routeAccess = map[string]Access{
 	"get-evidence-proof":      {Table: TableRead, ObjectsRead: true, PublicKey: true},
 	// Delivery: the policy is a table item; a send reads what it sends (attachment, presigned
 	// link), writes GRC exports and schedules its retry sweep; a decision delivers like a send.
-	"get-recipient-policy":      {Table: TableRead},
-	"put-recipient-policy":      {Table: TableReadWrite},
-	"post-send":                 {Table: TableReadWrite, ObjectsRead: true, ObjectsWrite: true, Schedules: true},
-	"post-distribution-approve": {Table: TableReadWrite, ObjectsRead: true, ObjectsWrite: true, Schedules: true},
-	"post-distribution-deny":    {Table: TableReadWrite},
+	"get-recipient-policy": {Table: TableRead},
+	"put-recipient-policy": {Table: TableReadWrite},
+	// A send opens the approval gate; approve and deny decide it (and read its status).
+	"post-send":                 {Table: TableReadWrite, ObjectsRead: true, ObjectsWrite: true, Schedules: true, Mail: true, Approvals: true},
+	"post-distribution-approve": {Table: TableReadWrite, ObjectsRead: true, ObjectsWrite: true, Schedules: true, Mail: true, Approvals: true},
+	"post-distribution-deny":    {Table: TableReadWrite, Approvals: true},
 	"get-deliveries":            {Table: TableRead},
 }
 
@@ -93,9 +102,11 @@ var triggerAccess = map[string]Access{
 	auditWriterName: {Table: TableReadWrite, ObjectsRead: true, ObjectsWrite: true, Sign: true},
 	// The same sealing for tenants whose checkpoint is due by age, on a schedule.
 	auditSealerName: {Table: TableReadWrite, ObjectsRead: true, ObjectsWrite: true, Sign: true},
-	// Fires artifact expiry sweeps: reads due artifacts through the index and marks them
-	// expired with evidence in one transaction; no object access.
-	scheduleRunnerName: {Table: TableReadWrite},
+	// Fires artifact expiry sweeps (due artifacts marked expired with evidence in one
+	// transaction) and delivery retry sweeps: a retry delivers like a send (attachment or
+	// link, GRC export, mail), schedules the next retry in the tenant's group, and expires
+	// approvals past their window (reading and closing their gate).
+	scheduleRunnerName: {Table: TableReadWrite, ObjectsRead: true, ObjectsWrite: true, Schedules: true, Mail: true, Approvals: true},
 }
 
 // accessFor returns the access of every route, or an error naming the routes without one

@@ -26,21 +26,27 @@ var distArchDir = map[string]string{ArchARM64: "arm64", ArchX8664: "amd64"}
 
 // Context keys read by main. Everything else in the app takes props, never context.
 const (
-	ctxTarget          = "target"
-	ctxStackName       = "stackName"
-	ctxAccount         = "account"
-	ctxRegion          = "region"
-	ctxArch            = "arch"
-	ctxTableName       = "tableName"
-	ctxBucketName      = "artifactBucketName"
-	ctxObjectLockDays  = "objectLockDays"
-	ctxLogRetention    = "logRetentionDays"
-	ctxSenderIdentity  = "senderIdentity"
-	ctxAWSEndpoint     = "awsEndpoint"
-	ctxDistDir         = "distDir"
-	emulatorAccount    = "000000000000"
-	emulatorRegion     = "us-east-1"
-	defaultEndpoint    = "http://127.0.0.1:4566"
+	ctxTarget         = "target"
+	ctxStackName      = "stackName"
+	ctxAccount        = "account"
+	ctxRegion         = "region"
+	ctxArch           = "arch"
+	ctxTableName      = "tableName"
+	ctxBucketName     = "artifactBucketName"
+	ctxObjectLockDays = "objectLockDays"
+	ctxLogRetention   = "logRetentionDays"
+	ctxSenderIdentity = "senderIdentity"
+	ctxAWSEndpoint    = "awsEndpoint"
+	ctxSESEndpoint    = "sesEndpoint"
+	ctxDistDir        = "distDir"
+	emulatorAccount   = "000000000000"
+	emulatorRegion    = "us-east-1"
+	defaultEndpoint   = "http://127.0.0.1:4566"
+	// defaultMailEndpoint is the mail moto of scripts/emulators.sh: MiniStack's SES v2 keeps
+	// no attachment of a raw message (localstack/README.md, "SES through the mail moto").
+	defaultMailEndpoint = "http://127.0.0.1:5056"
+	// emulatorSender is the emulator target's SES sender identity (verified after deploy).
+	emulatorSender     = "reports@aispm.test"
 	defaultStackName   = "AispmReports"
 	emulatorStackName  = "AispmReportsEmulator"
 	defaultTableName   = "aispm-reports"
@@ -63,9 +69,13 @@ type Config struct {
 	// a record's retention class (ingest, render) set a longer one per object.
 	ObjectLockDays   int
 	LogRetentionDays int
-	// SenderIdentity is the SES identity (address or domain) the delivery work may send
-	// from. The stack records it as an output; the send functions will be granted on it.
+	// SenderIdentity is the SES identity (address or domain) the functions that mail send
+	// from: they get AISPM_SES_ENABLED and ses:SendEmail/SendRawEmail on its ARN only.
+	// Empty disables mail. The stack records it as an output.
 	SenderIdentity string
+	// SESEndpoint points the functions' SES client alone at another emulator
+	// (AISPM_SES_ENDPOINT). Emulator target only; empty in AWS.
+	SESEndpoint string
 	// AWSEndpoint points the functions' SDK clients at an emulator (AISPM_AWS_ENDPOINT).
 	// Empty in AWS.
 	AWSEndpoint string
@@ -91,6 +101,8 @@ func EmulatorConfig(endpoint string) Config {
 	c.Account, c.Region = emulatorAccount, emulatorRegion
 	c.Arch = ArchX8664
 	c.AWSEndpoint = endpoint
+	c.SenderIdentity = emulatorSender
+	c.SESEndpoint = defaultMailEndpoint
 	return c
 }
 
@@ -109,7 +121,7 @@ func ConfigFromContext(get func(key string) (string, bool)) (Config, error) {
 	for key, dst := range map[string]*string{
 		ctxStackName: &c.StackName, ctxAccount: &c.Account, ctxRegion: &c.Region, ctxArch: &c.Arch,
 		ctxTableName: &c.TableName, ctxBucketName: &c.ArtifactBucketName, ctxSenderIdentity: &c.SenderIdentity,
-		ctxDistDir: &c.DistDir, ctxAWSEndpoint: &c.AWSEndpoint,
+		ctxDistDir: &c.DistDir, ctxAWSEndpoint: &c.AWSEndpoint, ctxSESEndpoint: &c.SESEndpoint,
 	} {
 		if v, ok := get(key); ok {
 			*dst = v
@@ -161,13 +173,16 @@ func (c Config) Validate() error {
 	if _, err := logRetention(c.LogRetentionDays); err != nil {
 		return err
 	}
-	if c.AWSEndpoint != "" {
-		u, err := url.Parse(c.AWSEndpoint)
+	for what, ep := range map[string]string{"aws endpoint": c.AWSEndpoint, "ses endpoint": c.SESEndpoint} {
+		if ep == "" {
+			continue
+		}
+		u, err := url.Parse(ep)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("aws endpoint %q: want an http(s) URL", c.AWSEndpoint)
+			return fmt.Errorf("%s %q: want an http(s) URL", what, ep)
 		}
 		if c.Target == TargetAWS {
-			return fmt.Errorf("aws endpoint %q is for the emulator target only", c.AWSEndpoint)
+			return fmt.Errorf("%s %q is for the emulator target only", what, ep)
 		}
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -26,6 +27,9 @@ type FunctionsProps struct {
 	// Env is added to every function's environment (for example the emulator endpoint).
 	Env          map[string]string
 	LogRetention awslogs.RetentionDays
+	// SenderIdentity is the SES identity the functions with Access.Mail send from; empty
+	// disables mail (no AISPM_SES_ENABLED, no SES grant).
+	SenderIdentity string
 }
 
 // Functions builds the stack's Go Lambdas (`provided.al2023`, `bootstrap` from
@@ -37,6 +41,8 @@ type Functions struct {
 	// schedules is set once the Schedules construct exists; a function with
 	// Access.Schedules needs it.
 	schedules *Schedules
+	// approvals is the approval gate; a function with Access.Approvals needs it.
+	approvals *Approvals
 }
 
 // NewFunctions returns the builder.
@@ -45,6 +51,9 @@ func NewFunctions(props FunctionsProps) *Functions { return &Functions{props: pr
 // UseSchedules makes the schedule target (the schedule-runner and the role EventBridge
 // Scheduler assumes) available to the functions that create schedules.
 func (f *Functions) UseSchedules(s *Schedules) { f.schedules = s }
+
+// UseApprovals makes the approval gate available to the functions that open or decide it.
+func (f *Functions) UseApprovals(a *Approvals) { f.approvals = a }
 
 // New creates functions/<name> in scope with its log group, environment and grants.
 func (f *Functions) New(scope constructs.Construct, name string, access Access, timeoutSeconds float64) (awslambda.Function, error) {
@@ -62,6 +71,16 @@ func (f *Functions) New(scope constructs.Construct, name string, access Access, 
 		}
 		env[config.EnvScheduleTargetARN] = f.schedules.Runner.FunctionArn()
 		env[config.EnvScheduleRoleARN] = f.schedules.SchedulerRole.RoleArn()
+	}
+	if access.Approvals {
+		if f.approvals == nil {
+			return nil, fmt.Errorf("function %s uses the approval gate, but the stack has none yet", name)
+		}
+		env[config.EnvApprovalStateMachineARN] = f.approvals.StateMachine.StateMachineArn()
+		env[config.EnvApprovalActivityARN] = f.approvals.Activity.ActivityArn()
+	}
+	if access.Mail && p.SenderIdentity != "" {
+		env[config.EnvSESEnabled] = jsii.String("true")
 	}
 	for k, v := range p.Env {
 		env[k] = jsii.String(v)
@@ -126,5 +145,14 @@ func (f *Functions) grant(fn awslambda.Function, a Access) {
 	}
 	if a.Schedules {
 		f.schedules.GrantManageTenantSchedules(fn)
+	}
+	if a.Approvals {
+		f.approvals.GrantUseGate(fn)
+	}
+	if a.Mail && f.props.SenderIdentity != "" {
+		awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
+			Grantee: fn, Actions: jsii.Strings(mailActions...),
+			ResourceArns: &[]*string{senderIdentityArn(fn, f.props.SenderIdentity)},
+		})
 	}
 }

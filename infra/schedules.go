@@ -6,11 +6,15 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/cavra-enterprise/aispm-reports/internal/config"
 )
 
 // SchedulesProps configures the target of the tenants' EventBridge Scheduler schedules.
 type SchedulesProps struct {
 	Functions *Functions
+	// RunnerName is the schedule-runner's physical function name (it targets itself).
+	RunnerName string
 }
 
 // Schedules is what the per-tenant schedules fire: the schedule-runner function and the
@@ -36,7 +40,12 @@ func NewSchedules(scope constructs.Construct, id string, props SchedulesProps) (
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	s := &Schedules{Construct: c}
 	var err error
-	s.Runner, err = props.Functions.New(c, scheduleRunnerName, triggerAccess[scheduleRunnerName], 60)
+	// The runner schedules delivery retries that fire itself: its schedule target is its own
+	// ARN, built from a physical name (a Fn::GetAtt on itself would be a circular reference).
+	access := triggerAccess[scheduleRunnerName]
+	selfScheduling := access.Schedules
+	access.Schedules = false
+	s.Runner, err = props.Functions.New(c, scheduleRunnerName, access, 60)
 	if err != nil {
 		return nil, err
 	}
@@ -45,6 +54,17 @@ func NewSchedules(scope constructs.Construct, id string, props SchedulesProps) (
 		AssumedBy:   schedulerPrincipal(c, groupArn(c, tenantGroups)),
 	})
 	s.Runner.GrantInvoke(s.SchedulerRole)
+	if selfScheduling {
+		name := props.RunnerName
+		s.Runner.Node().DefaultChild().(awslambda.CfnFunction).SetFunctionName(jsii.String(name))
+		self := awscdk.Stack_Of(c).FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("lambda"), Resource: jsii.String("function"), ResourceName: jsii.String(name),
+			ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+		})
+		s.Runner.AddEnvironment(jsii.String(config.EnvScheduleTargetARN), self, nil)
+		s.Runner.AddEnvironment(jsii.String(config.EnvScheduleRoleARN), s.SchedulerRole.RoleArn(), nil)
+		s.GrantManageTenantSchedules(s.Runner)
+	}
 	return s, nil
 }
 

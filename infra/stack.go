@@ -16,6 +16,7 @@ type Stack struct {
 	Data      *Data
 	Signing   *Signing
 	Schedules *Schedules
+	Approvals *Approvals
 	API       *API
 	Audit     *Audit
 }
@@ -36,6 +37,9 @@ const (
 	OutAuditSealerSchedule = "AuditSealerScheduleName"
 	OutScheduleRunnerArn   = "ScheduleRunnerFunctionArn"
 	OutSchedulerRoleArn    = "SchedulerRoleArn"
+	// The approval gate (the end-to-end test reads executions back).
+	OutApprovalStateMachineArn = "ApprovalStateMachineArn"
+	OutApprovalActivityArn     = "ApprovalActivityArn"
 )
 
 // NewStack builds the stack for cfg. The route table (internal/api.Routes) decides the
@@ -74,10 +78,20 @@ func NewStack(scope constructs.Construct, cfg Config) (*Stack, error) {
 	if cfg.AWSEndpoint != "" {
 		env[config.EnvAWSEndpoint] = cfg.AWSEndpoint
 	}
+	if cfg.SESEndpoint != "" {
+		env[config.EnvSESEndpoint] = cfg.SESEndpoint
+	}
 	functions := NewFunctions(FunctionsProps{
 		Data: s.Data, SigningKey: s.Signing.Key, Arch: cfg.Arch, DistDir: cfg.DistDir, Env: env, LogRetention: logDays,
+		SenderIdentity: cfg.SenderIdentity,
 	})
-	if s.Schedules, err = NewSchedules(st, "Schedules", SchedulesProps{Functions: functions}); err != nil {
+	s.Approvals = NewApprovals(st, "Approvals", ApprovalsProps{
+		Name: cfg.StackName + "-approval-gate", ActivityOutsideStack: cfg.Target == TargetEmulator,
+	})
+	functions.UseApprovals(s.Approvals)
+	if s.Schedules, err = NewSchedules(st, "Schedules", SchedulesProps{
+		Functions: functions, RunnerName: cfg.StackName + "-schedule-runner",
+	}); err != nil {
 		return nil, err
 	}
 	functions.UseSchedules(s.Schedules)
@@ -106,6 +120,8 @@ func NewStack(scope constructs.Construct, cfg Config) (*Stack, error) {
 	output(OutAuditSealerSchedule, s.Audit.SealerSchedule.ScheduleName())
 	output(OutScheduleRunnerArn, s.Schedules.Runner.FunctionArn())
 	output(OutSchedulerRoleArn, s.Schedules.SchedulerRole.RoleArn())
+	output(OutApprovalStateMachineArn, s.Approvals.StateMachine.StateMachineArn())
+	output(OutApprovalActivityArn, s.Approvals.Activity.ActivityArn())
 	if cfg.SenderIdentity != "" {
 		output(OutSenderIdentity, jsii.String(cfg.SenderIdentity))
 	}

@@ -26,7 +26,7 @@ import (
 // scripts/emulator-deploy.sh deploys the emulator stack from it, so `make test` synthesizes
 // once.
 var (
-	awsCfg, emuCfg = prodLikeConfig(), EmulatorConfig(emulatorEndpoint())
+	awsCfg, emuCfg = prodLikeConfig(), emulatorConfig()
 	templates      = map[string]map[string]any{} // by target
 	tmpl           = map[string]assertions.Template{}
 )
@@ -38,6 +38,15 @@ func emulatorEndpoint() string {
 		return ep
 	}
 	return defaultEndpoint
+}
+
+// emulatorConfig is the emulator target with the mail moto scripts/emulators.sh prints.
+func emulatorConfig() Config {
+	c := EmulatorConfig(emulatorEndpoint())
+	if ep := os.Getenv("AISPM_MOTO_MAIL_ENDPOINT"); ep != "" {
+		c.SESEndpoint = ep
+	}
+	return c
 }
 
 func prodLikeConfig() Config {
@@ -484,6 +493,13 @@ func TestLeastPrivilege(t *testing.T) {
 			{"scheduler:CreateSchedule", access.Schedules},
 			{"scheduler:CreateScheduleGroup", access.Schedules},
 			{"iam:PassRole", access.Schedules},
+			{"ses:SendEmail", access.Mail},
+			{"ses:SendRawEmail", access.Mail},
+			{"states:StartExecution", access.Approvals},
+			{"states:DescribeExecution", access.Approvals},
+			{"states:GetActivityTask", access.Approvals},
+			{"states:SendTaskSuccess", access.Approvals},
+			{"states:SendTaskFailure", access.Approvals},
 		} {
 			if got := slices.Contains(acts, c.action); got != c.want {
 				t.Errorf("%s: %s granted=%v, access %+v", name, c.action, got, access)
@@ -493,8 +509,13 @@ func TestLeastPrivilege(t *testing.T) {
 		if _, ok := vars[config.EnvSigningKeyID]; ok != access.usesSigningKey() {
 			t.Errorf("%s: %s set=%v, access %+v", name, config.EnvSigningKeyID, ok, access)
 		}
-		for _, env := range []string{config.EnvScheduleTargetARN, config.EnvScheduleRoleARN} {
-			if _, ok := vars[env]; ok != access.Schedules {
+		for env, want := range map[string]bool{
+			config.EnvScheduleTargetARN: access.Schedules, config.EnvScheduleRoleARN: access.Schedules,
+			config.EnvSESEnabled:              access.Mail,
+			config.EnvApprovalStateMachineARN: access.Approvals, config.EnvApprovalActivityARN: access.Approvals,
+			config.EnvSESEndpoint: false, // emulator only
+		} {
+			if _, ok := vars[env]; ok != want {
 				t.Errorf("%s: %s set=%v, access %+v", name, env, ok, access)
 			}
 		}
@@ -751,7 +772,8 @@ func TestOutputs(t *testing.T) {
 		TargetAWS:      {OutAPIID, OutAPIEndpoint, OutTableName, OutBucketName, OutSigningKeyArn, OutArtifactKeyArn, OutSenderIdentity},
 		TargetEmulator: {OutAPIID, OutAPIEndpoint, OutTableName, OutBucketName, OutSigningKeyArn, OutArtifactKeyArn},
 	} {
-		want = append(want, OutAuditWriterFunction, OutAuditSealerFunction, OutAuditSealerSchedule, OutScheduleRunnerArn, OutSchedulerRoleArn)
+		want = append(want, OutAuditWriterFunction, OutAuditSealerFunction, OutAuditSealerSchedule, OutScheduleRunnerArn, OutSchedulerRoleArn,
+			OutSenderIdentity, OutApprovalStateMachineArn, OutApprovalActivityArn)
 		outs := templates[target]["Outputs"].(obj)
 		for _, o := range want {
 			if outs[o] == nil {

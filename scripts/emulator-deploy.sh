@@ -11,6 +11,8 @@
 #                             (make test passes the one the infra assertions tests wrote); without it
 #                             this script synthesizes with -c target=emulator
 #   AISPM_SKIP_LAMBDA_BUILD=1 the dist/amd64 zips are already built (make test builds them first)
+#   AISPM_MOTO_MAIL_ENDPOINT  the mail moto of scripts/emulators.sh (default http://127.0.0.1:5056): the
+#                             functions send SES mail there, see "SES through the mail moto" below
 #   AISPM_FUNCTION_ENDPOINT   where the functions reach the emulator (default: the endpoint; MiniStack
 #                             runs them on this host). LocalStack runs them in containers:
 #                             http://localhost.localstack.cloud:4566
@@ -20,6 +22,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 start=$SECONDS
 endpoint=${AISPM_MINISTACK_ENDPOINT:-http://127.0.0.1:4566}
+mail_endpoint=${AISPM_MOTO_MAIL_ENDPOINT:-http://127.0.0.1:5056}
 stack=AispmReportsEmulator
 outputs="$root/.cache/emulator-stack.json"
 mkdir -p "$root/.cache"
@@ -55,13 +58,28 @@ if [ -n "${AISPM_CDK_ASSEMBLY:-}" ]; then
 else
   assembly="$root/infra/cdk.out"
   echo "emulator-deploy: synthesizing (-c target=emulator)"
-  cdk synth --quiet -o "$assembly" -c target=emulator -c arch=$cdk_arch -c awsEndpoint="${AISPM_FUNCTION_ENDPOINT:-$endpoint}" >/dev/null
+  cdk synth --quiet -o "$assembly" -c target=emulator -c arch=$cdk_arch -c awsEndpoint="${AISPM_FUNCTION_ENDPOINT:-$endpoint}" \
+    -c sesEndpoint="$mail_endpoint" >/dev/null
 fi
 
 t=$SECONDS
 cdk --local bootstrap aws://000000000000/us-east-1 --app "$assembly" >"$root/.cache/emulator-bootstrap.log" 2>&1 ||
   { tail -n 40 "$root/.cache/emulator-bootstrap.log" >&2; exit 1; }
 echo "emulator-deploy: bootstrapped in $((SECONDS - t))s"
+
+# Emulator step "approval activity outside CloudFormation" (localstack/README.md): MiniStack's
+# CloudFormation has no AWS::StepFunctions::Activity, so the emulator template refers to the
+# gate's activity by name and this creates it unless it exists (ActivityAlreadyExists).
+activity="$stack-approval-gate"
+answer=$(curl -sS -X POST "$endpoint/" -H "Content-Type: application/x-amz-json-1.0" \
+  -H "X-Amz-Target: AWSStepFunctions.CreateActivity" \
+  -H "Authorization: AWS4-HMAC-SHA256 Credential=test/$(date -u +%Y%m%d)/us-east-1/states/aws4_request, SignedHeaders=host, Signature=0" \
+  -d "{\"name\":\"$activity\"}") || { echo "emulator-deploy: cannot create the activity $activity" >&2; exit 1; }
+case "$answer" in
+  *'"activityArn"'* | *ActivityAlreadyExists*) ;;
+  *) echo "emulator-deploy: cannot create the activity $activity: $answer" >&2; exit 1 ;;
+esac
+echo "  emulator step applied: Step Functions activity $activity created outside CloudFormation"
 
 t=$SECONDS
 rm -f "$outputs"
@@ -74,4 +92,16 @@ echo "emulator-deploy: deployed $stack in $((SECONDS - t))s"
 # read-back check of every setting that matters; any difference fails here.
 (cd infra && go run ./cmd/stackcheck -assembly "$assembly" -stack "$stack" -outputs "$outputs" -endpoint "$endpoint" \
   -emulator-workarounds) | sed 's/^/  /'
+# Emulator step "SES through the mail moto" (localstack/README.md): MiniStack's SES v2 keeps
+# no attachment of a raw message, so the emulator target's functions send mail to moto
+# (AISPM_SES_ENDPOINT); moto sends from verified identities only, so verify the stack's
+# sender identity there (idempotent).
+sender=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]].get("SenderIdentity",""))' "$outputs" "$stack")
+if [ -n "$sender" ]; then
+  curl -fsS -o /dev/null -X POST "$mail_endpoint/" \
+    -H "Authorization: AWS4-HMAC-SHA256 Credential=test/$(date -u +%Y%m%d)/us-east-1/ses/aws4_request, SignedHeaders=host, Signature=0" \
+    --data-urlencode "Action=VerifyEmailIdentity" --data-urlencode "Version=2010-12-01" --data-urlencode "EmailAddress=$sender" ||
+    { echo "emulator-deploy: cannot verify $sender in the mail moto at $mail_endpoint (scripts/emulators.sh up)" >&2; exit 1; }
+  echo "  emulator step applied: SES sender identity $sender verified in the mail moto ($mail_endpoint)"
+fi
 echo "emulator-deploy: done in $((SECONDS - start))s; outputs in ${outputs#"$root"/}"

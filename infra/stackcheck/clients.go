@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/awsclient"
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/s3worm"
@@ -24,5 +25,6 @@ func NewClients(ctx context.Context, region, endpoint string) (Clients, error) {
 		APIGW:     apigatewayv2.NewFromConfig(cfg),
 		Lambda:    lambda.NewFromConfig(cfg),
 		Scheduler: scheduler.NewFromConfig(cfg),
+		SFN:       sfn.NewFromConfig(cfg),
 	}, nil
 }

@@ -22,6 +22,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/sfngate"
 )
 
 // Expect is what the template asks for.
@@ -53,6 +56,14 @@ type Expect struct {
 	StreamConsumer *StreamMapping
 	// Schedules are the template's EventBridge Scheduler schedules (default group).
 	Schedules []Schedule
+	// ApprovalGate is the Step Functions approval gate (outputs ApprovalStateMachineArn and
+	// ApprovalActivityArn); nil when the template has no state machine.
+	ApprovalGate *ApprovalGate
+}
+
+// ApprovalGate is the state machine that must run sfngate.Definition on the activity.
+type ApprovalGate struct {
+	StateMachineArn, ActivityArn, Type string
 }
 
 // StreamMapping is what an event source mapping on the table stream must be.
@@ -152,6 +163,9 @@ func ExpectFromTemplate(templatePath string, out Outputs) (Expect, error) {
 			r, _ := p["MaximumRetryAttempts"].(float64)
 			m.BatchSize, m.MaxRetries = int32(n), int32(r)
 			e.StreamConsumer = m
+		case "AWS::StepFunctions::StateMachine":
+			e.ApprovalGate = &ApprovalGate{StateMachineArn: out["ApprovalStateMachineArn"], ActivityArn: out["ApprovalActivityArn"],
+				Type: str(p, "StateMachineType")}
 		case "AWS::Scheduler::Schedule":
 			e.Schedules = append(e.Schedules, Schedule{Name: str(p, "Name"), Expression: str(p, "ScheduleExpression"), State: str(p, "State")})
 		case "AWS::Lambda::Function":
@@ -191,6 +205,7 @@ type Clients struct {
 	APIGW     *apigatewayv2.Client
 	Lambda    *lambda.Client
 	Scheduler *scheduler.Client
+	SFN       *sfn.Client
 }
 
 // Report lists what was checked and what is wrong.
@@ -227,7 +242,36 @@ func Check(ctx context.Context, c Clients, e Expect) Report {
 	checkAPI(ctx, c, e, &r)
 	checkStreamConsumer(ctx, c.Lambda, e, &r)
 	checkSchedules(ctx, c.Scheduler, e, &r)
+	checkApprovalGate(ctx, c.SFN, e, &r)
 	return r
+}
+
+// checkApprovalGate reads the gate back: the activity exists and the machine runs
+// sfngate.Definition on it.
+func checkApprovalGate(ctx context.Context, c *sfn.Client, e Expect, r *Report) {
+	g := e.ApprovalGate
+	if g == nil {
+		return
+	}
+	if g.StateMachineArn == "" || g.ActivityArn == "" {
+		r.check(false, "approval gate named by outputs ApprovalStateMachineArn and ApprovalActivityArn", "no such outputs")
+		return
+	}
+	if _, err := c.DescribeActivity(ctx, &sfn.DescribeActivityInput{ActivityArn: aws.String(g.ActivityArn)}); err != nil {
+		r.fail("approval activity "+g.ActivityArn, err)
+	} else {
+		r.check(true, "approval activity "+g.ActivityArn, "")
+	}
+	sm, err := c.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: aws.String(g.StateMachineArn)})
+	if err != nil {
+		r.fail("approval state machine "+g.StateMachineArn, err)
+		return
+	}
+	var got, want any
+	_ = json.Unmarshal([]byte(aws.ToString(sm.Definition)), &got)
+	_ = json.Unmarshal([]byte(sfngate.Definition(g.ActivityArn)), &want)
+	r.check(got != nil && fmt.Sprint(got) == fmt.Sprint(want), "approval state machine runs sfngate.Definition on "+g.ActivityArn, aws.ToString(sm.Definition))
+	r.check(g.Type == "" || string(sm.Type) == g.Type, "approval state machine type "+g.Type, string(sm.Type))
 }
 
 func checkStreamConsumer(ctx context.Context, c *lambda.Client, e Expect, r *Report) {

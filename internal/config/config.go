@@ -34,6 +34,10 @@ const (
 	// gate (sfngate.Provision); unset, a send that needs approval is refused with 409.
 	EnvApprovalStateMachineARN = "AISPM_APPROVAL_STATE_MACHINE_ARN"
 	EnvApprovalActivityARN     = "AISPM_APPROVAL_ACTIVITY_ARN"
+	// EnvSESEndpoint points the SES client alone at another emulator endpoint than
+	// AISPM_AWS_ENDPOINT (the emulator target sends mail to moto, whose SES keeps raw MIME
+	// attachments); never set in AWS.
+	EnvSESEndpoint = "AISPM_SES_ENDPOINT"
 )
 
 // Embedded configures `aispm-reports serve`.
@@ -74,6 +78,7 @@ type AWS struct {
 	ScheduleRoleARN   string
 	// SESEnabled, ApprovalStateMachineARN and ApprovalActivityARN configure delivery.
 	SESEnabled              bool
+	SESEndpoint             string // emulator only: the SES client's endpoint
 	ApprovalStateMachineARN string
 	ApprovalActivityARN     string
 }
@@ -91,6 +96,7 @@ func LoadAWS(lookup Lookup) (AWS, error) {
 		ScheduleRoleARN:   get(lookup, EnvScheduleRoleARN, ""),
 
 		SESEnabled:              get(lookup, EnvSESEnabled, "") == "true",
+		SESEndpoint:             get(lookup, EnvSESEndpoint, ""),
 		ApprovalStateMachineARN: get(lookup, EnvApprovalStateMachineARN, ""),
 		ApprovalActivityARN:     get(lookup, EnvApprovalActivityARN, ""),
 	}
@@ -99,6 +105,9 @@ func LoadAWS(lookup Lookup) (AWS, error) {
 	}
 	if (c.ScheduleTargetARN == "") != (c.ScheduleRoleARN == "") {
 		return AWS{}, fmt.Errorf("set both %s and %s, or neither", EnvScheduleTargetARN, EnvScheduleRoleARN)
+	}
+	if c.SESEndpoint != "" && c.Endpoint == "" {
+		return AWS{}, fmt.Errorf("%s is for an emulator: set it only with %s", EnvSESEndpoint, EnvAWSEndpoint)
 	}
 	if c.Table == "" {
 		return AWS{}, fmt.Errorf("%s is required", EnvTable)

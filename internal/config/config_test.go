@@ -27,3 +27,15 @@ func TestLoadAWSReadsSigningAndScheduleTargets(t *testing.T) {
 		t.Fatalf("target without role: %v", err)
 	}
 }
+
+func TestLoadAWSSESEndpointIsForAnEmulatorOnly(t *testing.T) {
+	base := map[string]string{EnvTable: "t", EnvArtifactBucket: "b", EnvSESEnabled: "true", EnvSESEndpoint: "http://127.0.0.1:5056"}
+	if _, err := LoadAWS(lookup(base)); err == nil || !strings.Contains(err.Error(), EnvSESEndpoint) {
+		t.Fatalf("SES endpoint without an emulator endpoint: %v", err)
+	}
+	base[EnvAWSEndpoint] = "http://127.0.0.1:4566"
+	c, err := LoadAWS(lookup(base))
+	if err != nil || !c.SESEnabled || c.SESEndpoint != "http://127.0.0.1:5056" {
+		t.Fatalf("emulator SES endpoint: %+v %v", c, err)
+	}
+}

@@ -40,7 +40,8 @@ func principal(ev events.APIGatewayV2HTTPRequest) auth.Principal {
 	lc := ev.RequestContext.Authorizer.Lambda
 	tenant, _ := lc[lambdaauth.ContextTenant].(string)
 	role, _ := lc[lambdaauth.ContextRole].(string)
-	return auth.Principal{TenantID: tenant, Role: auth.Role(role)}
+	tokenRef, _ := lc[lambdaauth.ContextTokenRef].(string)
+	return auth.Principal{TenantID: tenant, Role: auth.Role(role), TokenRef: tokenRef}
 }
 
 func body(ev events.APIGatewayV2HTTPRequest) []byte {

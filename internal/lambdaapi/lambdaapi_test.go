@@ -51,7 +51,7 @@ func loadEvent(t *testing.T, name string, into any, replace ...string) {
 
 func TestAuthorizer(t *testing.T) {
 	a := openApp(t)
-	tok, _, err := a.Tokens.Issue(context.Background(), "acme", auth.Approver, "system")
+	tok, tokRef, err := a.Tokens.Issue(context.Background(), "acme", auth.Approver, "system")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,8 @@ func TestAuthorizer(t *testing.T) {
 	var ev events.APIGatewayV2CustomAuthorizerV2Request
 	loadEvent(t, "authorizer-request.json", &ev, "TOKEN", tok)
 	resp, err := authorize(context.Background(), ev)
-	if err != nil || !resp.IsAuthorized || resp.Context["tenant_id"] != "acme" || resp.Context["role"] != "approver" {
+	if err != nil || !resp.IsAuthorized || resp.Context["tenant_id"] != "acme" || resp.Context["role"] != "approver" ||
+		resp.Context["token_ref"] != tokRef {
 		t.Fatalf("valid token: %+v %v", resp, err)
 	}
 	loadEvent(t, "authorizer-request.json", &ev, "TOKEN", "aispm_forged_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")

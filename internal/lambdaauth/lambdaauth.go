@@ -18,6 +18,9 @@ import (
 const (
 	ContextTenant = "tenant_id"
 	ContextRole   = "role"
+	// ContextTokenRef is the token's reference (never the secret): the domain tells a
+	// requester from an approver by it (no self-approval).
+	ContextTokenRef = "token_ref"
 )
 
 // Authenticator turns an Authorization header into a principal (auth.Tokens does).
@@ -39,7 +42,7 @@ func Authorizer(authn Authenticator) func(context.Context, events.APIGatewayV2Cu
 		}
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{
 			IsAuthorized: true,
-			Context:      map[string]any{ContextTenant: p.TenantID, ContextRole: string(p.Role)},
+			Context:      map[string]any{ContextTenant: p.TenantID, ContextRole: string(p.Role), ContextTokenRef: p.TokenRef},
 		}, nil
 	}
 }

@@ -1,7 +1,8 @@
 // Command stackcheck reads a deployed stack back and fails when a setting that matters
 // (Object Lock and default retention, versioning, public access block, KMS encryption,
 // TLS-only policy, table stream view type, PITR, deletion protection, TTL, GSIs, routes,
-// authorizer, function runtime and architecture, the stream mapping, the schedules) differs
+// authorizer, function runtime and architecture, the stream mapping, the schedules, the
+// approval gate's activity and state machine definition) differs
 // from the synthesized template.
 //
 //	stackcheck -assembly cdk.out -stack AispmReportsEmulator -outputs ../.cache/emulator-stack.json \

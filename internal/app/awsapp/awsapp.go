@@ -50,7 +50,11 @@ func Open(ctx context.Context, cfg config.AWS) (*app.Services, error) {
 		p.Signer = kmssigner.New(kms.NewFromConfig(awsCfg), cfg.SigningKeyID)
 	}
 	if cfg.SESEnabled {
-		p.Mailer = sesmail.New(sesv2.NewFromConfig(awsCfg))
+		p.Mailer = sesmail.New(sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) {
+			if cfg.SESEndpoint != "" { // emulator only (config.EnvSESEndpoint)
+				o.BaseEndpoint = &cfg.SESEndpoint
+			}
+		}))
 	}
 	if cfg.ApprovalStateMachineARN != "" {
 		// Tokens and claims live in the table, so every function deciding or opening gates
