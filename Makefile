@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 # Lambda architecture: arm64 for AWS; the emulator runs bootstraps on this host, so use the host's.
 LAMBDA_ARCH ?= arm64
-FUZZTIME ?= 10s
+FUZZTIME ?= 30000x
 
 .PHONY: help run build test lint unit fuzz emulators-up emulators-down bench bench-audit bench-render bench-search clean \
 	synth infra-test emulator-deploy e2e deploy measure-lambdas
@@ -32,7 +32,7 @@ lint: ## gofmt and go vet
 unit: ## tests against already-running emulators (scripts/emulators.sh up)
 	$(GO) test -count=1 ./...
 
-fuzz: ## fuzz the request decoders for FUZZTIME each
+fuzz: ## fuzz the request decoders, FUZZTIME inputs each (e.g. 30000x; a duration such as 30s works too)
 	scripts/fuzz.sh $(FUZZTIME)
 
 emulators-up: ## start MiniStack and moto on 127.0.0.1

@@ -3,7 +3,8 @@
 #   MiniStack  on 127.0.0.1:${MINISTACK_PORT:-4566}  (DynamoDB + Streams, S3, SES v2, Scheduler, Step Functions, KMS, Lambda, API Gateway)
 #   moto       on 127.0.0.1:${MOTO_PORT:-5055}       (S3 per-version Object Lock)
 #   moto-mail  on 127.0.0.1:${MOTO_MAIL_PORT:-5056}  (SES raw MIME read-back, kept apart so its state dump stays small)
-# Usage: scripts/emulators.sh up|down|status|reset
+# Usage: scripts/emulators.sh up|down|status|reset, or stop|start NAME for one of them (the
+# end-to-end test stops the mail moto to show a provider outage, then starts it again).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 state="$root/.cache/emulators"
@@ -58,11 +59,31 @@ start_moto() { # name port
 }
 
 stop() {
-  local name=$1
+  local name=$1 pid deadline=$((SECONDS + 10))
   if running "$name"; then
-    kill -- "-$(cat "$state/$name.pid")" 2>/dev/null || kill "$(cat "$state/$name.pid")" 2>/dev/null || true
+    pid=$(cat "$state/$name.pid")
+    kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
+    # Gone before returning, so a start right after binds the port again.
+    while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
   fi
   rm -f "$state/$name.pid"
+}
+
+one() { # stop|start NAME
+  local port
+  case "${2:-}" in
+    ministack) ;;
+    moto) port=$moto_port ;;
+    moto-mail) port=$moto_mail_port ;;
+    *) echo "usage: $0 $1 ministack|moto|moto-mail" >&2; exit 2 ;;
+  esac
+  if [ "$1" = stop ]; then
+    stop "$2"
+  elif [ "$2" = ministack ]; then
+    ensure_venv; start_ministack
+  else
+    ensure_venv; start_moto "$2" "$port"
+  fi
 }
 
 case "${1:-}" in
@@ -76,11 +97,12 @@ case "${1:-}" in
     echo "AISPM_MOTO_MAIL_ENDPOINT=http://127.0.0.1:$moto_mail_port"
     ;;
   down) stop ministack; stop moto; stop moto-mail ;;
+  stop | start) one "$@" ;;
   status)
     for n in ministack moto moto-mail; do running $n && echo "$n: running" || echo "$n: stopped"; done ;;
   reset)
     curl -fsS -X POST "http://127.0.0.1:$ministack_port/_ministack/reset" >/dev/null
     curl -fsS -X POST "http://127.0.0.1:$moto_port/moto-api/reset" >/dev/null
     curl -fsS -X POST "http://127.0.0.1:$moto_mail_port/moto-api/reset" >/dev/null ;;
-  *) echo "usage: $0 up|down|status|reset" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|reset|stop NAME|start NAME" >&2; exit 2 ;;
 esac

@@ -30,7 +30,7 @@ python3 scripts/test-report.py <.cache/go-test.json
 [ "$go_status" -eq 0 ] || { echo "go test exited $go_status"; exit 1; }
 
 echo "== fuzz"
-scripts/fuzz.sh "${FUZZTIME:-10s}"
+scripts/fuzz.sh "${FUZZTIME:-30000x}"
 
 echo "== lambda build"
 LAMBDA_ARCH=arm64 scripts/build-lambdas.sh
