@@ -21,7 +21,7 @@ func envelope(key, occurred, decision string) map[string]any {
 	return map[string]any{
 		"schema_version":  "aispm.ingest_envelope.v1",
 		"idempotency_key": key,
-		"source":          map[string]any{"kind": "coding_agent", "connector": "claude-code", "agent": "build-agent", "agent_version": "1.4.2.7"},
+		"source":          map[string]any{"kind": "coding_agent", "connector": "agent-cli", "agent": "build-agent", "agent_version": "1.4.2.7"},
 		"event": map[string]any{
 			"event_id": "evt-" + key, "occurred_at": occurred, "type": "tool_call", "decision": decision,
 			"severity": "high", "policy_pack": "baseline", "control_ids": []string{"AC-3"}, "tool": "bash",

@@ -24,7 +24,7 @@ const (
 var (
 	testDecisions  = []string{"allowed", "blocked", "approval_required", "approved", "denied", "observed", "allowed"}
 	testSeverities = []string{"info", "low", "medium", "high", "critical"}
-	testConnectors = []string{"claude-code", "cursor", "github-actions"}
+	testConnectors = []string{"agent-cli", "cursor", "github-actions"}
 	testAgents     = []string{"build-agent", "review-agent", "deploy-agent", "docs-agent"}
 )
 

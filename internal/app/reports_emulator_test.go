@@ -196,7 +196,7 @@ func (f *awsFamily) ingest(t *testing.T, n int) {
 		at := day.Add(-48*time.Hour + time.Duration(i)*17*time.Minute)
 		envs = append(envs, map[string]any{
 			"schema_version": "aispm.ingest_envelope.v1", "idempotency_key": fmt.Sprintf("emu-%05d", i),
-			"source": map[string]any{"kind": "coding_agent", "connector": []string{"claude-code", "cursor"}[i%2], "agent": fmt.Sprintf("agent-%d", i%3)},
+			"source": map[string]any{"kind": "coding_agent", "connector": []string{"agent-cli", "cursor"}[i%2], "agent": fmt.Sprintf("agent-%d", i%3)},
 			"event": map[string]any{"event_id": fmt.Sprintf("evt-%05d", i), "occurred_at": at.Format(time.RFC3339), "type": "tool_call",
 				"decision": decisions[i%len(decisions)], "severity": "high", "policy_pack": "baseline", "control_ids": []string{"AC-3"},
 				"action_category": "shell", "risk_score": i % 100},

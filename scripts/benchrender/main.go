@@ -71,7 +71,7 @@ func open(ctx context.Context, dir string) (*embeddedapp.App, error) {
 var (
 	decisions  = []string{"allowed", "blocked", "approval_required", "approved", "denied", "observed", "allowed", "allowed"}
 	severities = []string{"info", "low", "medium", "high", "critical"}
-	connectors = []string{"claude-code", "cursor", "github-actions", "copilot"}
+	connectors = []string{"agent-cli", "cursor", "github-actions", "copilot"}
 	packs      = []string{"baseline", "secrets", "supply-chain", "data-egress", "change-control"}
 	actions    = []string{"shell", "file_write", "network", "package_install", "git", "deploy"}
 )
