@@ -22,7 +22,7 @@ run: ## start the product locally (embedded adapters, demo tenant) on 127.0.0.1:
 build: ## build every Lambda as dist/<arch>/<name>.zip (bootstrap, -tags lambda.norpc, static, stripped)
 	LAMBDA_ARCH=$(LAMBDA_ARCH) scripts/build-lambdas.sh
 
-test: ## what CI runs: lint, emulators, unit + adapter contract tests on both families, fuzzing, Lambda build
+test: ## what CI runs: lint, emulators, all Go tests (contract suites on both families), fuzzing, Lambda zips, CDK synth + assertions, emulator deploy, end-to-end
 	scripts/test.sh
 
 lint: ## gofmt and go vet
@@ -35,7 +35,7 @@ unit: ## tests against already-running emulators (scripts/emulators.sh up)
 fuzz: ## fuzz the request decoders, FUZZTIME inputs each (e.g. 30000x; a duration such as 30s works too)
 	scripts/fuzz.sh $(FUZZTIME)
 
-emulators-up: ## start MiniStack and moto on 127.0.0.1
+emulators-up: ## start MiniStack, moto and the mail moto on 127.0.0.1
 	scripts/emulators.sh up
 
 emulators-down: ## stop the emulators
