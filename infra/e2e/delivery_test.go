@@ -1,16 +1,11 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime"
-	"mime/multipart"
 	"net/http"
-	"net/mail"
 	"net/url"
 	"os"
 	"os/exec"
@@ -31,8 +26,9 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/awsclient"
 	"github.com/cavra-enterprise/aispm-reports/internal/delivery"
+	"github.com/cavra-enterprise/aispm-reports/internal/emulatortest"
 	"github.com/cavra-enterprise/aispm-reports/internal/evidence"
-	"github.com/cavra-enterprise/aispm-reports/internal/objectstore"
+	"github.com/cavra-enterprise/aispm-reports/internal/mailer/mailertest"
 	"github.com/cavra-enterprise/aispm-reports/internal/tenancy"
 )
 
@@ -152,7 +148,7 @@ func TestDelivery(t *testing.T) {
 		if out["status"] != delivery.StatusBlocked {
 			t.Fatalf("blocked send: %v", out)
 		}
-		if n := len(sesMessages(t, to)); n != 0 {
+		if n := len(emulatortest.MotoMailTo(t, mailMoto(), to)); n != 0 {
 			t.Fatalf("a policy-blocked send left %d mails in the SES store", n)
 		}
 	})
@@ -168,7 +164,7 @@ func TestDelivery(t *testing.T) {
 		if exec.Status != sfntypes.ExecutionStatusRunning {
 			t.Fatalf("gate execution %s is %s before the decision, want RUNNING", aws.ToString(exec.Name), exec.Status)
 		}
-		if n := len(sesMessages(t, to)); n != 0 {
+		if n := len(emulatortest.MotoMailTo(t, mailMoto(), to)); n != 0 {
 			t.Fatalf("%d mails before the approval", n)
 		}
 		// The requester's token may not decide its own request.
@@ -182,11 +178,11 @@ func TestDelivery(t *testing.T) {
 		if exec = gateExecution(t, d, ref); exec.Status != sfntypes.ExecutionStatusSucceeded {
 			t.Fatalf("gate execution after the approval: %s, want SUCCEEDED", exec.Status)
 		}
-		msgs := sesMessages(t, to)
+		msgs := emulatortest.MotoMailTo(t, mailMoto(), to)
 		if len(msgs) != 1 {
 			t.Fatalf("%d mails in the SES store after the approval, want 1", len(msgs))
 		}
-		if got := attachmentDigest(t, msgs[0]); got != art.Digest {
+		if got := mailertest.AttachmentDigest(t, msgs[0]); got != art.Digest {
 			t.Fatalf("mailed attachment %s, artifact %s", got, art.Digest)
 		}
 		if r := decide(t, ref, "deny", approver); r.status != 409 {
@@ -218,7 +214,7 @@ func TestDelivery(t *testing.T) {
 		if r.status != 409 || !strings.Contains(string(r.body), "approval_expired") {
 			t.Fatalf("approve after the window: %d %s", r.status, r.body)
 		}
-		if n := len(sesMessages(t, to)); n != 0 {
+		if n := len(emulatortest.MotoMailTo(t, mailMoto(), to)); n != 0 {
 			t.Fatalf("an expired approval sent %d mails", n)
 		}
 	})
@@ -267,11 +263,11 @@ func TestDelivery(t *testing.T) {
 		if got.Status != delivery.StatusDelivered || len(got.Attempts) != 2 || got.Attempts[1].Outcome != "succeeded" || got.Attempts[1].FailureClass != "" {
 			t.Fatalf("after the retry: %+v", got)
 		}
-		msgs := sesMessages(t, to)
+		msgs := emulatortest.MotoMailTo(t, mailMoto(), to)
 		if len(msgs) != 1 {
 			t.Fatalf("%d mails in the SES store after the retry, want 1", len(msgs))
 		}
-		if digest := attachmentDigest(t, msgs[0]); digest != art.Digest {
+		if digest := mailertest.AttachmentDigest(t, msgs[0]); digest != art.Digest {
 			t.Fatalf("mailed attachment %s, artifact %s", digest, art.Digest)
 		}
 		// Evidence of each attempt, in the deployed table, intact.
@@ -302,7 +298,7 @@ func TestDelivery(t *testing.T) {
 		if again := deliveryByRef(t, d, admin, first.DeliveryRef); again.Status != delivery.StatusDelivered || len(again.Attempts) != 2 {
 			t.Fatalf("after a second firing and a replay: %+v", again)
 		}
-		if n := len(sesMessages(t, to)); n != 1 {
+		if n := len(emulatortest.MotoMailTo(t, mailMoto(), to)); n != 1 {
 			t.Fatalf("%d mails after a second firing and a replay, want 1", n)
 		}
 	})
@@ -398,74 +394,6 @@ func pastDeadline(t *testing.T, d *deployment, tenant, id, field string) {
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":d": &ddbtypes.AttributeValueMemberS{Value: string(data)}},
 	}); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// sesMessages returns the raw messages the SES store (the mail moto) holds for address.
-func sesMessages(t *testing.T, address string) [][]byte {
-	t.Helper()
-	var data struct {
-		SES struct {
-			RawMessage []struct {
-				Destinations []string `json:"destinations"`
-				RawData      string   `json:"raw_data"`
-			} `json:"RawMessage"`
-		} `json:"ses"`
-	}
-	// moto's model dump answers 500 now and then while other requests change its state.
-	for try := 0; ; try++ {
-		resp, err := http.Get(mailMoto() + "/moto-api/data.json")
-		if err != nil {
-			t.Fatalf("mail moto: %v (scripts/emulators.sh up)", err)
-		}
-		raw, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err == nil && resp.StatusCode == http.StatusOK {
-			if err := json.Unmarshal(raw, &data); err != nil {
-				t.Fatal(err)
-			}
-			break
-		}
-		if try == 20 {
-			t.Fatalf("mail moto data: %d", resp.StatusCode)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	var out [][]byte
-	for _, m := range data.SES.RawMessage {
-		if slices.Contains(m.Destinations, address) {
-			out = append(out, []byte(m.RawData))
-		}
-	}
-	return out
-}
-
-// attachmentDigest returns the digest of the one attachment of a raw message.
-func attachmentDigest(t *testing.T, raw []byte) string {
-	t.Helper()
-	m, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, params, _ := mime.ParseMediaType(m.Header.Get("Content-Type"))
-	mr := multipart.NewReader(m.Body, params["boundary"])
-	for {
-		p, err := mr.NextPart()
-		if err != nil {
-			t.Fatalf("no attachment in the mail: %v", err)
-		}
-		if p.FileName() == "" {
-			continue
-		}
-		var body io.Reader = p
-		if strings.EqualFold(p.Header.Get("Content-Transfer-Encoding"), "base64") {
-			body = base64.NewDecoder(base64.StdEncoding, p)
-		}
-		data, err := io.ReadAll(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return objectstore.DigestOf(data)
 	}
 }
 

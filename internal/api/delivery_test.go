@@ -3,12 +3,8 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"mime"
-	"mime/multipart"
 	"net/mail"
 	"strings"
 	"sync"
@@ -20,7 +16,7 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/embedded/emlmail"
 	"github.com/cavra-enterprise/aispm-reports/internal/evidence"
 	"github.com/cavra-enterprise/aispm-reports/internal/mailer"
-	"github.com/cavra-enterprise/aispm-reports/internal/objectstore"
+	"github.com/cavra-enterprise/aispm-reports/internal/mailer/mailertest"
 )
 
 const (
@@ -233,31 +229,8 @@ func checkAttachment(t *testing.T, e *env, id, digest string) {
 	if !strings.Contains(m.Header.Get("From"), "reports@acme.example") {
 		t.Fatalf("From: %s", m.Header.Get("From"))
 	}
-	_, params, _ := mime.ParseMediaType(m.Header.Get("Content-Type"))
-	mr := multipart.NewReader(m.Body, params["boundary"])
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			t.Fatal("no attachment in the mail")
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p.FileName() == "" {
-			continue
-		}
-		var body io.Reader = p
-		if strings.EqualFold(p.Header.Get("Content-Transfer-Encoding"), "base64") {
-			body = base64.NewDecoder(base64.StdEncoding, p)
-		}
-		data, err := io.ReadAll(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := objectstore.DigestOf(data); got != digest {
-			t.Fatalf("attachment digest %s, artifact %s", got, digest)
-		}
-		return
+	if got := mailertest.AttachmentDigest(t, msg.Raw); got != digest {
+		t.Fatalf("attachment digest %s, artifact %s", got, digest)
 	}
 }
 

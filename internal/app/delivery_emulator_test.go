@@ -3,15 +3,10 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime"
-	"mime/multipart"
 	"net/http"
-	"net/mail"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,8 +14,9 @@ import (
 
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
 	"github.com/cavra-enterprise/aispm-reports/internal/delivery"
+	"github.com/cavra-enterprise/aispm-reports/internal/emulatortest"
 	"github.com/cavra-enterprise/aispm-reports/internal/mailer"
-	"github.com/cavra-enterprise/aispm-reports/internal/objectstore"
+	"github.com/cavra-enterprise/aispm-reports/internal/mailer/mailertest"
 )
 
 const sendPath = "/enterprise/aispm/reports/send"
@@ -44,74 +40,6 @@ func (f *awsFamily) send(t *testing.T, key string, body map[string]any) (int, ma
 		t.Fatalf("send: %d %s", resp.StatusCode, b)
 	}
 	return resp.StatusCode, out
-}
-
-// sesMessages returns the raw messages moto's SES holds for address.
-func (f *awsFamily) sesMessages(t *testing.T, address string) [][]byte {
-	t.Helper()
-	var data struct {
-		SES struct {
-			RawMessage []struct {
-				Destinations []string `json:"destinations"`
-				RawData      string   `json:"raw_data"`
-			} `json:"RawMessage"`
-		} `json:"ses"`
-	}
-	// moto's model dump answers 500 now and then while other requests change its state.
-	for try := 0; ; try++ {
-		resp, err := http.Get(f.mailMoto + "/moto-api/data.json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err == nil && resp.StatusCode == http.StatusOK {
-			if err := json.Unmarshal(raw, &data); err != nil {
-				t.Fatal(err)
-			}
-			break
-		}
-		if try == 20 {
-			t.Fatalf("moto data: %d", resp.StatusCode)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	var out [][]byte
-	for _, m := range data.SES.RawMessage {
-		if slices.Contains(m.Destinations, address) {
-			out = append(out, []byte(m.RawData))
-		}
-	}
-	return out
-}
-
-// attachmentDigest returns the digest of the one attachment of a raw message.
-func attachmentDigest(t *testing.T, raw []byte) string {
-	t.Helper()
-	m, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, params, _ := mime.ParseMediaType(m.Header.Get("Content-Type"))
-	mr := multipart.NewReader(m.Body, params["boundary"])
-	for {
-		p, err := mr.NextPart()
-		if err != nil {
-			t.Fatalf("no attachment: %v", err)
-		}
-		if p.FileName() == "" {
-			continue
-		}
-		var body io.Reader = p
-		if strings.EqualFold(p.Header.Get("Content-Transfer-Encoding"), "base64") {
-			body = base64.NewDecoder(base64.StdEncoding, p)
-		}
-		data, err := io.ReadAll(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return objectstore.DigestOf(data)
-	}
 }
 
 type throttleOnce struct {
@@ -165,7 +93,7 @@ func TestDeliveryOnTheAWSAdapters(t *testing.T) {
 
 	// Blocked by policy: a blocked_policy delivery, nothing in SES.
 	st, out := f.send(t, "emu-blocked-1", email("ciso@"+blocked))
-	if st != 201 || out["status"] != delivery.StatusBlocked || len(f.sesMessages(t, "ciso@"+blocked)) != 0 {
+	if st != 201 || out["status"] != delivery.StatusBlocked || len(emulatortest.MotoMailTo(t, f.mailMoto, "ciso@"+blocked)) != 0 {
 		t.Fatalf("blocked: %d %v", st, out)
 	}
 
@@ -183,11 +111,11 @@ func TestDeliveryOnTheAWSAdapters(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	msgs := f.sesMessages(t, to)
+	msgs := emulatortest.MotoMailTo(t, f.mailMoto, to)
 	if codes[201] != 1 || codes[200] != 199 || len(msgs) != 1 {
 		t.Fatalf("race: codes %v, %d mails", codes, len(msgs))
 	}
-	if got := attachmentDigest(t, msgs[0]); got != art.Digest {
+	if got := mailertest.AttachmentDigest(t, msgs[0]); got != art.Digest {
 		t.Fatalf("attachment %s, artifact %s", got, art.Digest)
 	}
 
@@ -205,7 +133,7 @@ func TestDeliveryOnTheAWSAdapters(t *testing.T) {
 	if st, out = f.call(t, "POST", "/enterprise/aispm/reports/distributions/"+ref+"/approve", auth.Approver, nil); st != 200 || out["status"] != delivery.StatusDelivered {
 		t.Fatalf("approve: %d %v", st, out)
 	}
-	if msgs := f.sesMessages(t, auditor); len(msgs) != 1 || attachmentDigest(t, msgs[0]) != art.Digest {
+	if msgs := emulatortest.MotoMailTo(t, f.mailMoto, auditor); len(msgs) != 1 || mailertest.AttachmentDigest(t, msgs[0]) != art.Digest {
 		t.Fatalf("approved mail: %d", len(msgs))
 	}
 
@@ -237,7 +165,7 @@ func TestDeliveryOnTheAWSAdapters(t *testing.T) {
 	if st, out = f.call(t, "POST", "/enterprise/aispm/reports/distributions/"+ref3+"/approve", auth.Approver, nil); st != 409 {
 		t.Fatalf("expired approve: %d %v", st, out)
 	}
-	if len(f.sesMessages(t, "late@"+partner)) != 0 {
+	if len(emulatortest.MotoMailTo(t, f.mailMoto, "late@"+partner)) != 0 {
 		t.Fatal("an expired approval sent mail")
 	}
 
@@ -251,7 +179,7 @@ func TestDeliveryOnTheAWSAdapters(t *testing.T) {
 	if n, err := f.svc.Delivery.RetryDue(ctx, f.tenant); err != nil || n != 1 {
 		t.Fatalf("retry sweep: %d %v", n, err)
 	}
-	if len(f.sesMessages(t, retryTo)) != 1 {
+	if len(emulatortest.MotoMailTo(t, f.mailMoto, retryTo)) != 1 {
 		t.Fatal("retried send not mailed once")
 	}
 

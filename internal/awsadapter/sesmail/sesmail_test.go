@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"net/http"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -49,25 +47,7 @@ func TestContractMoto(t *testing.T) {
 // addresses to destinations, so the suite only checks that the envelope's are there.
 func motoSent(t *testing.T, ep, id string) mailer.Message {
 	t.Helper()
-	resp, err := http.Get(ep + "/moto-api/data.json")
-	if err != nil {
-		t.Fatalf("moto data: %v", err)
-	}
-	defer resp.Body.Close()
-	var data struct {
-		SES struct {
-			RawMessage []struct {
-				ID           string   `json:"id"`
-				Source       string   `json:"source"`
-				Destinations []string `json:"destinations"`
-				RawData      string   `json:"raw_data"`
-			} `json:"RawMessage"`
-		} `json:"ses"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&data); err != nil {
-		t.Fatalf("decode moto data: %v", err)
-	}
-	for _, m := range data.SES.RawMessage {
+	for _, m := range emulatortest.MotoSentMail(t, ep) {
 		if m.ID == id {
 			return mailer.Message{From: m.Source, To: m.Destinations, Raw: []byte(m.RawData)}
 		}
