@@ -166,15 +166,7 @@ func (s *Service) writePolicy(ctx context.Context, tenantID string, prev StoredP
 		return err
 	}
 	pk, sk := policyKey(tenantID)
-	w := itemstore.Write{Kind: itemstore.Put, Item: itemstore.Item{PK: pk, SK: sk, Data: data}, Cond: itemstore.IfAbsent}
-	if prev.Configured {
-		w.Cond, w.ExpectVersion = itemstore.IfVersion, prev.Version
-	}
-	evw, err := ev.Write()
-	if err != nil {
-		return err
-	}
-	err = s.Items.Transact(ctx, []itemstore.Write{w, evw})
+	err = ev.SaveWith(ctx, s.Items, itemstore.Item{PK: pk, SK: sk, Data: data}, prev.Version)
 	if errors.Is(err, itemstore.ErrConflict) {
 		return problem.New(problem.Conflict, "concurrent_update", "", "the recipient policy changed while saving; read it again and retry")
 	}

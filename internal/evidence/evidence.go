@@ -5,6 +5,7 @@
 package evidence
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -118,3 +119,23 @@ func (r Record) Write() (itemstore.Write, error) {
 
 // IsRecord tells whether an item-store item is an evidence record (for change-feed consumers).
 func IsRecord(it itemstore.Item) bool { return strings.HasSuffix(it.PK, "#EVIDENCE") }
+
+// Transactor is the part of the item store SaveWith needs.
+type Transactor interface {
+	Transact(ctx context.Context, writes []itemstore.Write) error
+}
+
+// SaveWith stores item together with r in one transaction, under optimistic concurrency:
+// version 0 creates the item (it must not exist), any other version replaces exactly that
+// version. A lost race gives itemstore.ErrConflict.
+func (r Record) SaveWith(ctx context.Context, items Transactor, item itemstore.Item, version int64) error {
+	w := itemstore.Write{Kind: itemstore.Put, Item: item, Cond: itemstore.IfAbsent}
+	if version > 0 {
+		w.Cond, w.ExpectVersion = itemstore.IfVersion, version
+	}
+	evw, err := r.Write()
+	if err != nil {
+		return err
+	}
+	return items.Transact(ctx, []itemstore.Write{w, evw})
+}

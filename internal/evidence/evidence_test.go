@@ -1,11 +1,17 @@
 package evidence_test
 
 import (
+	"context"
+	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cavra-enterprise/aispm-reports/internal/clock"
+	"github.com/cavra-enterprise/aispm-reports/internal/embedded/sqlitestore"
 	"github.com/cavra-enterprise/aispm-reports/internal/evidence"
+	"github.com/cavra-enterprise/aispm-reports/internal/itemstore"
 )
 
 var now = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
@@ -74,5 +80,33 @@ func TestRecordDigestAndRefusal(t *testing.T) {
 	_, err = evidence.New(evidence.Event{TenantID: "acme", Action: "made.up", ActorRole: "tenant_admin"}, now)
 	if err == nil {
 		t.Fatal("an unregistered action was accepted")
+	}
+}
+
+func TestSaveWithIsOptimistic(t *testing.T) {
+	ctx := context.Background()
+	items, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "e.db"), clock.NewManual(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer items.Close()
+	save := func(version int64) error {
+		rec, err := evidence.New(evidence.Event{TenantID: "acme", Action: evidence.SettingsUpdated, ActorRole: "tenant_admin"}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec.SaveWith(ctx, items, itemstore.Item{PK: "T#acme", SK: "DOC", Data: []byte(`{}`)}, version)
+	}
+	for i, c := range []struct {
+		version  int64
+		conflict bool
+	}{{0, false}, {0, true}, {1, false}, {1, true}, {2, false}} {
+		if err := save(c.version); errors.Is(err, itemstore.ErrConflict) != c.conflict {
+			t.Fatalf("step %d (version %d): err %v, want conflict %v", i, c.version, err, c.conflict)
+		}
+	}
+	page, err := items.Query(ctx, itemstore.Query{PK: evidence.PartitionKey("acme")})
+	if err != nil || len(page.Items) != 3 {
+		t.Fatalf("%d evidence records for 3 saves, %v", len(page.Items), err)
 	}
 }

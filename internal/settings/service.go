@@ -125,15 +125,7 @@ func (s *Service) write(ctx context.Context, tenantID string, prev Current, st s
 		return err
 	}
 	pk, sk := key(tenantID)
-	w := itemstore.Write{Kind: itemstore.Put, Item: itemstore.Item{PK: pk, SK: sk, Data: data}, Cond: itemstore.IfAbsent}
-	if prev.Configured {
-		w.Cond, w.ExpectVersion = itemstore.IfVersion, prev.Version
-	}
-	evw, err := ev.Write()
-	if err != nil {
-		return err
-	}
-	err = s.items.Transact(ctx, []itemstore.Write{w, evw})
+	err = ev.SaveWith(ctx, s.items, itemstore.Item{PK: pk, SK: sk, Data: data}, prev.Version)
 	if errors.Is(err, itemstore.ErrConflict) {
 		return problem.New(problem.Conflict, "concurrent_update", "", "settings changed while saving; read them again and retry")
 	}
