@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cavra-enterprise/aispm-reports/internal/api"
 	"github.com/cavra-enterprise/aispm-reports/internal/app/embeddedapp"
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
@@ -85,7 +84,7 @@ func start(t *testing.T) (string, map[auth.Role]string) {
 			t.Fatal(err)
 		}
 	}
-	srv := httptest.NewServer(localserver.Handler(api.NewRouter(a.Handlers, api.Routes(), slog.New(slog.NewTextHandler(io.Discard, nil))), a.Tokens, nil))
+	srv := httptest.NewServer(localserver.Handler(a.Router(slog.New(slog.NewTextHandler(io.Discard, nil))), a.Tokens, nil))
 	t.Cleanup(srv.Close)
 	return srv.URL, tokens
 }

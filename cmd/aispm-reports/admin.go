@@ -68,7 +68,7 @@ func exportCmd(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	raw, err := publicexport.Build(args[1], a.Handlers.ExportState(ctx, t, cur.Settings, ""))
+	raw, err := publicexport.Build(args[1], a.Reports.ExportState(ctx, t, cur.Settings, ""))
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cavra-enterprise/aispm-reports/internal/api"
 	"github.com/cavra-enterprise/aispm-reports/internal/app/embeddedapp"
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
@@ -50,7 +49,7 @@ func serve(ctx context.Context, out io.Writer, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	rt := api.NewRouter(a.Handlers, api.Routes(), log)
+	rt := a.Router(log)
 	h := localserver.Handler(rt, a.Tokens, map[string]http.Handler{
 		"/_objects/": a.Objects.Handler(),
 		"/healthz":   http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") }),

@@ -1,6 +1,10 @@
-// Command get-settings is the Lambda function serving route "get-settings" of the route table.
+// Command get-settings is the Lambda function serving route "get-settings" of the route table. It starts on
+// the state stores alone and links only its own domain, which keeps its cold start light.
 package main
 
-import "github.com/cavra-enterprise/aispm-reports/internal/app/awsapp"
+import (
+	"github.com/cavra-enterprise/aispm-reports/internal/api/settingsapi"
+	"github.com/cavra-enterprise/aispm-reports/internal/app/awscore"
+)
 
-func main() { awsapp.StartRoute("get-settings") }
+func main() { awscore.StartRoute("get-settings", settingsapi.FromPorts) }

@@ -64,7 +64,7 @@ func deployed(t *testing.T) *deployment {
 		t.Skip(msg)
 	}
 	ctx := context.Background()
-	svc, err := awsapp.Open(ctx, config.AWS{Region: region, Endpoint: endpoint, Table: out["TableName"], ArtifactBucket: out["ArtifactBucketName"]})
+	svc, err := awsapp.Open(config.AWS{Region: region, Endpoint: endpoint, Table: out["TableName"], ArtifactBucket: out["ArtifactBucketName"]}, os.LookupEnv)
 	if err != nil {
 		t.Fatal(err)
 	}

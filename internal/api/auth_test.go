@@ -100,7 +100,7 @@ func TestEveryRouteHasItsLambda(t *testing.T) {
 			t.Errorf("route %s has no functions/%s/main.go", rt.Name, rt.Name)
 			continue
 		}
-		if !strings.Contains(string(main), `StartRoute("`+rt.Name+`")`) {
+		if !strings.Contains(string(main), `StartRoute("`+rt.Name+`"`) {
 			t.Errorf("functions/%s/main.go does not start route %s", rt.Name, rt.Name)
 		}
 	}

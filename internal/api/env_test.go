@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cavra-enterprise/aispm-reports/internal/api"
 	"github.com/cavra-enterprise/aispm-reports/internal/app/embeddedapp"
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
@@ -61,7 +60,7 @@ func newEnv(t testing.TB) *env {
 		}
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(localserver.Handler(api.NewRouter(a.Handlers, api.Routes(), log), a.Tokens, nil))
+	srv := httptest.NewServer(localserver.Handler(a.Router(log), a.Tokens, nil))
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
 	return e

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"mime"
 	"net/http"
+	"strings"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
 	"github.com/cavra-enterprise/aispm-reports/internal/problem"
@@ -19,14 +21,24 @@ type Authenticator interface {
 
 // Router dispatches requests over the route table.
 type Router struct {
-	handlers *Handlers
+	handlers Handlers
 	routes   []Route
 	log      *slog.Logger
 }
 
-// NewRouter serves routes (all of Routes() for the local server, one for a Lambda).
-func NewRouter(h *Handlers, routes []Route, log *slog.Logger) *Router {
-	return &Router{handlers: h, routes: routes, log: log}
+// NewRouter serves routes (all of Routes() for the local server, one for a Lambda); every
+// route needs its handler in h, so a wiring gap fails at start-up, not on a request.
+func NewRouter(h Handlers, routes []Route, log *slog.Logger) (*Router, error) {
+	var missing []string
+	for _, r := range routes {
+		if h[r.Name] == nil {
+			missing = append(missing, r.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("no handler for route(s) %s", strings.Join(missing, ", "))
+	}
+	return &Router{handlers: h, routes: routes, log: log}, nil
 }
 
 // Resolve finds the route for method and path: 404 when no path matches, 405 when the
@@ -91,7 +103,7 @@ func (rt *Router) serve(ctx context.Context, route Route, req Request) (resp Res
 	if err := checkBody(route, req); err != nil {
 		return rt.fail(ctx, req, err)
 	}
-	resp, err := route.Handle(ctx, rt.handlers, req)
+	resp, err := rt.handlers[route.Name](ctx, req)
 	if err != nil {
 		return rt.fail(ctx, req, err)
 	}

@@ -7,14 +7,14 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
 )
 
-// Route is one entry of the route table. Name is the Lambda function's name (functions/<Name>).
+// Route is one entry of the route table. Name is the Lambda function's name (functions/<Name>)
+// and the key of its handler in Handlers.
 type Route struct {
 	Name    string
 	Method  string
 	Path    string
 	Roles   []auth.Role
 	MaxBody int64
-	Handle  HandlerFunc
 }
 
 const (
@@ -39,36 +39,38 @@ var (
 	policyRead    = []auth.Role{auth.TenantAdmin, auth.ReportOperator, auth.Approver, auth.SecurityLeadership}
 	sendRoles     = []auth.Role{auth.TenantAdmin, auth.ReportOperator}
 	approvalRoles = []auth.Role{auth.Approver, auth.SecurityLeadership}
+	// proofRoles may read inclusion proofs: the roles that answer to auditors.
+	proofRoles = []auth.Role{auth.AuditorViewer, auth.SecurityLeadership, auth.TenantAdmin}
 )
 
 const reports = "/enterprise/aispm/reports"
 
-// Routes is the route table: the single source of every endpoint, its handler and the roles
-// (RBAC) allowed to call it.
+// Routes is the route table: the single source of every endpoint and the roles (RBAC)
+// allowed to call it.
 func Routes() []Route {
 	return []Route{
-		{Name: "get-catalog", Method: "GET", Path: "/enterprise/aispm/reports/catalog", Roles: allRoles, Handle: getCatalog},
-		{Name: "get-settings", Method: "GET", Path: "/enterprise/aispm/reports/settings", Roles: settingsRead, Handle: getSettings},
-		{Name: "put-settings", Method: "PUT", Path: "/enterprise/aispm/reports/settings", Roles: adminOnly, Handle: putSettings},
-		{Name: "post-ingest", Method: "POST", Path: "/enterprise/aispm/ingest", Roles: ingestRoles, MaxBody: ingestMaxBody, Handle: postIngest},
-		{Name: "get-export", Method: "GET", Path: "/enterprise/aispm/reports/exports/{contract}", Roles: exportRoles, Handle: getExport},
-		{Name: "get-evidence-proof", Method: "GET", Path: "/enterprise/aispm/reports/evidence/{evidence_ref}/proof", Roles: proofRoles, Handle: getEvidenceProof},
-		{Name: "post-render", Method: "POST", Path: reports + "/render", Roles: renderRoles, Handle: postRender},
-		{Name: "post-search", Method: "POST", Path: reports + "/search", Roles: allRoles, Handle: postSearch},
-		{Name: "get-artifact", Method: "GET", Path: reports + "/artifacts/{artifact}", Roles: allRoles, Handle: getArtifact},
-		{Name: "post-retrieval", Method: "POST", Path: reports + "/artifacts/{artifact}/retrieval", Roles: allRoles, Handle: postRetrieval},
-		{Name: "post-legal-hold", Method: "POST", Path: reports + "/artifacts/{artifact}/legal-hold", Roles: holdRoles, Handle: postLegalHold},
-		{Name: "post-legal-hold-release", Method: "POST", Path: reports + "/artifacts/{artifact}/legal-hold/release", Roles: holdRoles, Handle: postReleaseHold},
-		{Name: "delete-artifact", Method: "DELETE", Path: reports + "/artifacts/{artifact}", Roles: adminOnly, Handle: deleteArtifact},
-		{Name: "post-deletion-readiness", Method: "POST", Path: reports + "/retention/deletion-readiness", Roles: readinessRoles, Handle: postDeletionReadiness},
-		{Name: "post-package", Method: "POST", Path: reports + "/packages", Roles: renderRoles, Handle: postPackage},
-		{Name: "get-package", Method: "GET", Path: reports + "/packages/{package}", Roles: packageRead, Handle: getPackage},
-		{Name: "get-recipient-policy", Method: "GET", Path: reports + "/recipient-policy", Roles: policyRead, Handle: getRecipientPolicy},
-		{Name: "put-recipient-policy", Method: "PUT", Path: reports + "/recipient-policy", Roles: adminOnly, Handle: putRecipientPolicy},
-		{Name: "post-send", Method: "POST", Path: reports + "/send", Roles: sendRoles, Handle: postSend},
-		{Name: "post-distribution-approve", Method: "POST", Path: reports + "/distributions/{distribution_ref}/approve", Roles: approvalRoles, Handle: postApprove},
-		{Name: "post-distribution-deny", Method: "POST", Path: reports + "/distributions/{distribution_ref}/deny", Roles: approvalRoles, Handle: postDeny},
-		{Name: "get-deliveries", Method: "GET", Path: reports + "/deliveries", Roles: allRoles, Handle: getDeliveries},
+		{Name: "get-catalog", Method: "GET", Path: "/enterprise/aispm/reports/catalog", Roles: allRoles},
+		{Name: "get-settings", Method: "GET", Path: "/enterprise/aispm/reports/settings", Roles: settingsRead},
+		{Name: "put-settings", Method: "PUT", Path: "/enterprise/aispm/reports/settings", Roles: adminOnly},
+		{Name: "post-ingest", Method: "POST", Path: "/enterprise/aispm/ingest", Roles: ingestRoles, MaxBody: ingestMaxBody},
+		{Name: "get-export", Method: "GET", Path: "/enterprise/aispm/reports/exports/{contract}", Roles: exportRoles},
+		{Name: "get-evidence-proof", Method: "GET", Path: "/enterprise/aispm/reports/evidence/{evidence_ref}/proof", Roles: proofRoles},
+		{Name: "post-render", Method: "POST", Path: reports + "/render", Roles: renderRoles},
+		{Name: "post-search", Method: "POST", Path: reports + "/search", Roles: allRoles},
+		{Name: "get-artifact", Method: "GET", Path: reports + "/artifacts/{artifact}", Roles: allRoles},
+		{Name: "post-retrieval", Method: "POST", Path: reports + "/artifacts/{artifact}/retrieval", Roles: allRoles},
+		{Name: "post-legal-hold", Method: "POST", Path: reports + "/artifacts/{artifact}/legal-hold", Roles: holdRoles},
+		{Name: "post-legal-hold-release", Method: "POST", Path: reports + "/artifacts/{artifact}/legal-hold/release", Roles: holdRoles},
+		{Name: "delete-artifact", Method: "DELETE", Path: reports + "/artifacts/{artifact}", Roles: adminOnly},
+		{Name: "post-deletion-readiness", Method: "POST", Path: reports + "/retention/deletion-readiness", Roles: readinessRoles},
+		{Name: "post-package", Method: "POST", Path: reports + "/packages", Roles: renderRoles},
+		{Name: "get-package", Method: "GET", Path: reports + "/packages/{package}", Roles: packageRead},
+		{Name: "get-recipient-policy", Method: "GET", Path: reports + "/recipient-policy", Roles: policyRead},
+		{Name: "put-recipient-policy", Method: "PUT", Path: reports + "/recipient-policy", Roles: adminOnly},
+		{Name: "post-send", Method: "POST", Path: reports + "/send", Roles: sendRoles},
+		{Name: "post-distribution-approve", Method: "POST", Path: reports + "/distributions/{distribution_ref}/approve", Roles: approvalRoles},
+		{Name: "post-distribution-deny", Method: "POST", Path: reports + "/distributions/{distribution_ref}/deny", Roles: approvalRoles},
+		{Name: "get-deliveries", Method: "GET", Path: reports + "/deliveries", Roles: allRoles},
 	}
 }
 

@@ -5,39 +5,26 @@ package app
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/api"
-	"github.com/cavra-enterprise/aispm-reports/internal/approvalgate"
+	"github.com/cavra-enterprise/aispm-reports/internal/api/catalogapi"
+	"github.com/cavra-enterprise/aispm-reports/internal/api/ingestapi"
+	"github.com/cavra-enterprise/aispm-reports/internal/api/reportapi"
+	"github.com/cavra-enterprise/aispm-reports/internal/api/settingsapi"
 	"github.com/cavra-enterprise/aispm-reports/internal/artifacts"
 	"github.com/cavra-enterprise/aispm-reports/internal/audit"
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
-	"github.com/cavra-enterprise/aispm-reports/internal/clock"
 	"github.com/cavra-enterprise/aispm-reports/internal/delivery"
 	"github.com/cavra-enterprise/aispm-reports/internal/ingest"
-	"github.com/cavra-enterprise/aispm-reports/internal/itemstore"
-	"github.com/cavra-enterprise/aispm-reports/internal/mailer"
 	"github.com/cavra-enterprise/aispm-reports/internal/manifest"
-	"github.com/cavra-enterprise/aispm-reports/internal/objectstore"
+	"github.com/cavra-enterprise/aispm-reports/internal/ports"
 	"github.com/cavra-enterprise/aispm-reports/internal/scheduler"
 	"github.com/cavra-enterprise/aispm-reports/internal/search"
 	"github.com/cavra-enterprise/aispm-reports/internal/settings"
 	"github.com/cavra-enterprise/aispm-reports/internal/signer"
 	"github.com/cavra-enterprise/aispm-reports/internal/tenancy"
 )
-
-// Ports are the adapters the services run on. Signer may be nil where no signing key is
-// configured: package creation then fails with a configuration error, nothing else does.
-type Ports struct {
-	Items     itemstore.Store
-	Objects   objectstore.Store
-	Scheduler scheduler.Scheduler
-	Signer    signer.Signer
-	Clock     clock.Clock
-	// Mailer and Gate may be nil where not configured: email then dead-letters as
-	// provider_auth and a send that needs approval is refused.
-	Mailer mailer.Sender
-	Gate   approvalgate.Gate
-}
 
 // Services are the domain services built on the ports.
 type Services struct {
@@ -51,37 +38,59 @@ type Services struct {
 	Delivery  *delivery.Service
 	Signer    signer.Signer
 	Audit     *audit.Writer
-	Handlers  *api.Handlers
+	// Reports also gathers what the public exports read (the CLI's export command).
+	Reports *reportapi.Services
+	// Handlers serve every route of api.Routes().
+	Handlers api.Handlers
 }
 
 // Build creates the services.
-func Build(p Ports) *Services {
+func Build(p ports.Set) *Services {
 	st := settings.NewService(p.Items, p.Clock)
-	tenantSettings := func(ctx context.Context, tenantID string) (settings.Settings, error) {
-		cur, err := st.Get(ctx, tenantID, "")
-		return cur.Settings, err
-	}
-	retention := func(ctx context.Context, tenantID string) (int, error) {
-		s, err := tenantSettings(ctx, tenantID)
-		return s.RetentionDays.OperationalRecord, err
-	}
 	s := &Services{
 		Tokens:   auth.NewTokens(p.Items, p.Clock),
 		Tenants:  tenancy.NewRegistry(p.Items, p.Clock),
 		Settings: st,
-		Ingest:   ingest.NewService(p.Items, p.Objects, retention, p.Clock),
+		Ingest:   ingest.NewService(p.Items, p.Objects, st.OperationalRetentionDays, p.Clock),
 		Signer:   p.Signer,
 	}
-	s.Artifacts = artifacts.NewService(p.Items, p.Objects, s.Ingest, p.Scheduler, tenantSettings, p.Clock)
-	s.Packages = manifest.NewService(p.Items, p.Objects, s.Artifacts, p.Signer, tenantSettings, p.Clock)
+	s.Artifacts = artifacts.NewService(p.Items, p.Objects, s.Ingest, p.Scheduler, st.Of, p.Clock)
+	s.Packages = manifest.NewService(p.Items, p.Objects, s.Artifacts, p.Signer, st.Of, p.Clock)
 	s.Search = search.NewService(p.Items, p.Objects, s.Artifacts, p.Clock)
 	s.Delivery = delivery.NewService(delivery.Ports{Items: p.Items, Objects: p.Objects, Artifacts: s.Artifacts,
-		Packages: s.Packages, Settings: tenantSettings, Mailer: p.Mailer, Gate: p.Gate, Scheduler: p.Scheduler, Clock: p.Clock})
-	s.Handlers = &api.Handlers{Tenants: s.Tenants, Settings: s.Settings, Ingest: s.Ingest, Artifacts: s.Artifacts,
-		Packages: s.Packages, Search: s.Search, Delivery: s.Delivery, Signer: p.Signer, Items: p.Items}
-	s.Audit = newAuditWriter(p, tenantSettings)
-	s.Handlers.Proofs = s.Audit
+		Packages: s.Packages, Settings: st.Of, Mailer: p.Mailer, Gate: p.Gate, Scheduler: p.Scheduler, Clock: p.Clock})
+	s.Audit = newAuditWriter(p, st.Of)
+	s.Reports = &reportapi.Services{Tenants: s.Tenants, Settings: s.Settings, Artifacts: s.Artifacts, Packages: s.Packages,
+		Search: s.Search, Delivery: s.Delivery, Signer: p.Signer, Proofs: s.Audit, Items: p.Items}
+	handlers, err := api.Join(
+		catalogapi.Handlers(s.Tenants),
+		settingsapi.Handlers(s.Tenants, s.Settings),
+		ingestapi.Handlers(s.Ingest),
+		reportapi.Handlers(s.Reports),
+	)
+	if err != nil {
+		panic(err) // two packages claim one route: a wiring bug that every test run catches
+	}
+	s.Handlers = handlers
 	return s
+}
+
+// Router serves the whole route table (the local server and the tests).
+func (s *Services) Router(log *slog.Logger) *api.Router {
+	rt, err := api.NewRouter(s.Handlers, api.Routes(), log)
+	if err != nil {
+		panic(err) // Build joins a handler for every route; TestEveryRouteHasOneHandler guards it
+	}
+	return rt
+}
+
+// RouteHandlers builds every service and serves the routes that need more than one domain
+// (a Lambda function of the report routes).
+func RouteHandlers(p ports.Set) (api.Handlers, error) {
+	if err := p.Require(ports.Items, ports.Objects, ports.Clock); err != nil {
+		return nil, err
+	}
+	return Build(p).Handlers, nil
 }
 
 // Fire is the schedule target: the embedded scheduler's callback and the schedule-runner

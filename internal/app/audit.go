@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/audit"
+	"github.com/cavra-enterprise/aispm-reports/internal/ports"
 	"github.com/cavra-enterprise/aispm-reports/internal/settings"
 )
 
@@ -25,6 +26,6 @@ func auditPolicy(tenantSettings func(ctx context.Context, tenantID string) (sett
 
 // newAuditWriter builds the audit writer on the ports (the embedded poller and the stream
 // Lambda both drive this one writer).
-func newAuditWriter(p Ports, tenantSettings func(ctx context.Context, tenantID string) (settings.Settings, error)) *audit.Writer {
+func newAuditWriter(p ports.Set, tenantSettings func(ctx context.Context, tenantID string) (settings.Settings, error)) *audit.Writer {
 	return audit.New(audit.Config{Items: p.Items, Objects: p.Objects, Signer: p.Signer, Policy: auditPolicy(tenantSettings), Clock: p.Clock})
 }

@@ -20,14 +20,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	sched "github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
-	"github.com/cavra-enterprise/aispm-reports/internal/api"
 	"github.com/cavra-enterprise/aispm-reports/internal/app"
 	"github.com/cavra-enterprise/aispm-reports/internal/artifacts"
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
@@ -43,6 +41,7 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/localserver"
 	"github.com/cavra-enterprise/aispm-reports/internal/manifest"
 	"github.com/cavra-enterprise/aispm-reports/internal/objectstore"
+	"github.com/cavra-enterprise/aispm-reports/internal/ports"
 	"github.com/cavra-enterprise/aispm-reports/internal/scheduler"
 	"github.com/cavra-enterprise/aispm-reports/internal/signer"
 	"github.com/cavra-enterprise/aispm-reports/internal/tenancy"
@@ -103,7 +102,7 @@ func newAWSFamily(t *testing.T) *awsFamily {
 		FunctionARN: "arn:aws:lambda:us-east-1:000000000000:function:schedule-runner",
 		RoleARN:     "arn:aws:iam::000000000000:role/scheduler-invoke",
 	})
-	items := dynamostore.New(ddb, dynamodbstreams.NewFromConfig(msCfg), table, f.clock)
+	items := dynamostore.New(ddb, table, f.clock)
 	f.mailMoto, f.sender = emulatortest.MotoMail(t), "reports@"+suffix+".example.com"
 	mailCfg, err := awsclient.Load(ctx, awsclient.Options{Endpoint: f.mailMoto})
 	if err != nil {
@@ -119,7 +118,7 @@ func newAWSFamily(t *testing.T) *awsFamily {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.svc = app.Build(app.Ports{
+	f.svc = app.Build(ports.Set{
 		Items:     items,
 		Objects:   f.objects,
 		Scheduler: f.sched,
@@ -140,7 +139,7 @@ func newAWSFamily(t *testing.T) *awsFamily {
 		f.tokens[role] = tok
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(localserver.Handler(api.NewRouter(f.svc.Handlers, api.Routes(), log), f.svc.Tokens, nil))
+	srv := httptest.NewServer(localserver.Handler(f.svc.Router(log), f.svc.Tokens, nil))
 	t.Cleanup(srv.Close)
 	f.url = srv.URL
 	return f

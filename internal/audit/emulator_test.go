@@ -16,6 +16,7 @@ import (
 
 	"github.com/cavra-enterprise/aispm-reports/internal/audit/audittest"
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/awsclient"
+	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/dynamofeed"
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/dynamostore"
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/kmssigner"
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/s3worm"
@@ -61,7 +62,7 @@ func emulated(t testing.TB) audittest.Harness {
 		t.Fatal(err)
 	}
 	return audittest.Harness{
-		Items:   dynamostore.New(db, dynamodbstreams.NewFromConfig(miniCfg), table, clock.System{}),
+		Items:   dynamofeed.NewStore(db, dynamodbstreams.NewFromConfig(miniCfg), table, clock.System{}),
 		Objects: s3worm.New(s3c, s3.NewPresignClient(s3c), bucket),
 		Signer:  kmssigner.New(kc, arn),
 		Clock:   clock.System{},

@@ -64,6 +64,19 @@ func (s *Service) Get(ctx context.Context, tenantID, displayName string) (Curren
 	return current(st.Settings, it.Version, true, st.UpdatedAt)
 }
 
+// Of returns a tenant's settings in force (the defaults until the setup wizard saved any):
+// what the other services read.
+func (s *Service) Of(ctx context.Context, tenantID string) (Settings, error) {
+	cur, err := s.Get(ctx, tenantID, "")
+	return cur.Settings, err
+}
+
+// OperationalRetentionDays is how long the tenant keeps operational records.
+func (s *Service) OperationalRetentionDays(ctx context.Context, tenantID string) (int, error) {
+	st, err := s.Of(ctx, tenantID)
+	return st.RetentionDays.OperationalRecord, err
+}
+
 func current(st Settings, version int64, configured bool, updated string) (Current, error) {
 	d, err := canonjson.DigestOf(st)
 	if err != nil {

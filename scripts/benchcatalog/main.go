@@ -17,7 +17,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cavra-enterprise/aispm-reports/internal/api"
 	"github.com/cavra-enterprise/aispm-reports/internal/app/embeddedapp"
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
@@ -58,7 +57,7 @@ func run(conc int, dur time.Duration) error {
 		return err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	product := localserver.Handler(api.NewRouter(a.Handlers, api.Routes(), quiet), a.Tokens, nil)
+	product := localserver.Handler(a.Router(quiet), a.Tokens, nil)
 	productURL, stopProduct, err := listen(product)
 	if err != nil {
 		return err

@@ -9,10 +9,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
-	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/awsclient"
+	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/awsenv"
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/dynamostore"
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
 	"github.com/cavra-enterprise/aispm-reports/internal/config"
@@ -34,10 +33,10 @@ func handler(ctx context.Context, lookup config.Lookup) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := awsclient.Load(ctx, awsclient.Options{Region: cfg.Region, Endpoint: cfg.Endpoint})
+	awsCfg, err := awsenv.Load(cfg.Region, cfg.Endpoint, lookup)
 	if err != nil {
 		return nil, err
 	}
-	items := dynamostore.New(dynamodb.NewFromConfig(awsCfg), dynamodbstreams.NewFromConfig(awsCfg), cfg.Table, clock.System{})
+	items := dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, clock.System{})
 	return lambdaauth.Authorizer(auth.NewTokens(items, clock.System{})), nil
 }

@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/cavra-enterprise/aispm-reports/internal/app/awscore"
 	"github.com/cavra-enterprise/aispm-reports/internal/audit/auditlambda"
 	"github.com/cavra-enterprise/aispm-reports/internal/config"
 )
 
 // AuditWriterHandler returns the DynamoDB stream consumer that appends evidence to the
 // audit log. It needs the signing key: it seals what becomes due.
-func AuditWriterHandler(ctx context.Context, lookup config.Lookup) (any, error) {
+func AuditWriterHandler(lookup config.Lookup) (any, error) {
 	cfg, err := config.LoadAWS(lookup)
 	if err != nil {
 		return nil, err
@@ -20,16 +21,16 @@ func AuditWriterHandler(ctx context.Context, lookup config.Lookup) (any, error) 
 	if cfg.SigningKeyID == "" {
 		return nil, fmt.Errorf("the audit writer signs checkpoints: %s is required", config.EnvSigningKeyID)
 	}
-	svc, err := Open(ctx, cfg)
+	svc, err := Open(cfg, lookup)
 	if err != nil {
 		return nil, err
 	}
-	return auditlambda.Handler(svc.Audit, logger()), nil
+	return auditlambda.Handler(svc.Audit, awscore.Logger()), nil
 }
 
 // AuditSealerHandler returns the scheduled function that seals every tenant whose
 // checkpoint is due by age (a quiet tenant gets no stream batch to trigger it).
-func AuditSealerHandler(ctx context.Context, lookup config.Lookup) (func(context.Context) error, error) {
+func AuditSealerHandler(lookup config.Lookup) (func(context.Context) error, error) {
 	cfg, err := config.LoadAWS(lookup)
 	if err != nil {
 		return nil, err
@@ -37,7 +38,7 @@ func AuditSealerHandler(ctx context.Context, lookup config.Lookup) (func(context
 	if cfg.SigningKeyID == "" {
 		return nil, errors.New("the audit sealer signs checkpoints: " + config.EnvSigningKeyID + " is required")
 	}
-	svc, err := Open(ctx, cfg)
+	svc, err := Open(cfg, lookup)
 	if err != nil {
 		return nil, err
 	}
@@ -46,10 +47,10 @@ func AuditSealerHandler(ctx context.Context, lookup config.Lookup) (func(context
 
 // StartAuditWriter runs the audit-writer Lambda.
 func StartAuditWriter() {
-	start("audit-writer", func(ctx context.Context) (any, error) { return AuditWriterHandler(ctx, os.LookupEnv) })
+	awscore.Start("audit-writer", func(context.Context) (any, error) { return AuditWriterHandler(os.LookupEnv) })
 }
 
 // StartAuditSealer runs the audit-sealer Lambda.
 func StartAuditSealer() {
-	start("audit-sealer", func(ctx context.Context) (any, error) { return AuditSealerHandler(ctx, os.LookupEnv) })
+	awscore.Start("audit-sealer", func(context.Context) (any, error) { return AuditSealerHandler(os.LookupEnv) })
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/embedded/localsched"
 	"github.com/cavra-enterprise/aispm-reports/internal/embedded/sqlitestore"
 	"github.com/cavra-enterprise/aispm-reports/internal/embedded/wormfs"
+	"github.com/cavra-enterprise/aispm-reports/internal/ports"
 	"github.com/cavra-enterprise/aispm-reports/internal/scheduler"
 )
 
@@ -77,7 +78,7 @@ func Open(ctx context.Context, cfg config.Embedded, clk clock.Clock) (*App, erro
 		items.Close()
 		return nil, err
 	}
-	svc = app.Build(app.Ports{Items: items, Objects: objects, Scheduler: sched, Signer: sg, Clock: clk, Mailer: outbox, Gate: gates})
+	svc = app.Build(ports.Set{Items: items, Objects: objects, Scheduler: sched, Signer: sg, Clock: clk, Mailer: outbox, Gate: gates})
 	return &App{Services: svc, Items: items, Objects: objects, Scheduler: sched, KeySigner: sg, Outbox: outbox, Gates: gates}, nil
 }
 

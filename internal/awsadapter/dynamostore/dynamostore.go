@@ -11,12 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/smithy-go"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
@@ -34,26 +32,19 @@ const (
 	AttrData      = "data"
 )
 
-var (
-	_ itemstore.Store      = (*Store)(nil)
-	_ itemstore.ChangeFeed = (*Store)(nil)
-)
+var _ itemstore.Store = (*Store)(nil)
 
 // Store is the item store on one DynamoDB table. Safe for concurrent use.
 type Store struct {
-	db      *dynamodb.Client
-	streams *dynamodbstreams.Client
-	table   string
-	clk     clock.Clock
-
-	mu        sync.Mutex
-	streamARN string // found lazily: the feed is optional for writers
+	db    *dynamodb.Client
+	table string
+	clk   clock.Clock
 }
 
-// New returns the store on table. streams may be nil when the caller never reads the feed.
-// clk decides expiry on reads and in write conditions, as DynamoDB's own TTL deletion is lazy.
-func New(client *dynamodb.Client, streams *dynamodbstreams.Client, table string, clk clock.Clock) *Store {
-	return &Store{db: client, streams: streams, table: table, clk: clk}
+// New returns the store on table (dynamofeed reads its change feed). clk decides expiry on
+// reads and in write conditions, as DynamoDB's own TTL deletion is lazy.
+func New(client *dynamodb.Client, table string, clk clock.Clock) *Store {
+	return &Store{db: client, table: table, clk: clk}
 }
 
 // scalar is one attribute value of the layout, whichever SDK shape it came in: every

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/awsclient"
+	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/dynamofeed"
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/dynamostore"
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
 	"github.com/cavra-enterprise/aispm-reports/internal/emulatortest"
@@ -53,7 +54,7 @@ func newTable(t *testing.T, db *dynamodb.Client) string {
 func TestContract(t *testing.T) {
 	db, streams := clients(t)
 	itemstoretest.Run(t, func(t *testing.T) (itemstore.Store, itemstore.ChangeFeed) {
-		s := dynamostore.New(db, streams, newTable(t, db), clock.System{})
+		s := dynamofeed.NewStore(db, streams, newTable(t, db), clock.System{})
 		return s, s
 	})
 }
@@ -115,9 +116,9 @@ func keys(ks []types.KeySchemaElement) string {
 // app read without this package.
 func TestAttributeLayout(t *testing.T) {
 	ctx := context.Background()
-	db, streams := clients(t)
+	db, _ := clients(t)
 	name := newTable(t, db)
-	s := dynamostore.New(db, streams, name, clock.System{})
+	s := dynamostore.New(db, name, clock.System{})
 	exp := time.Now().Add(time.Hour).Truncate(time.Second)
 	it := itemstore.Item{PK: "T", SK: "R", GSI1PK: "G", GSI1SK: "1", ExpiresAt: exp, Data: []byte(`{"a":1}`)}
 	if _, err := s.Put(ctx, itemstore.Write{Item: it}); err != nil {

@@ -76,8 +76,8 @@ func TestConditionalPutResponseLost(t *testing.T) {
 	}
 	lossy := &lossyClient{}
 	cfg.HTTPClient = lossy
-	s := dynamostore.New(dynamodb.NewFromConfig(cfg), nil, name, clock.System{})
-	other := dynamostore.New(plain, nil, name, clock.System{})
+	s := dynamostore.New(dynamodb.NewFromConfig(cfg), name, clock.System{})
+	other := dynamostore.New(plain, name, clock.System{})
 	put := func(data string, cond itemstore.Condition, ver int64) (itemstore.Item, error) {
 		return s.Put(ctx, itemstore.Write{Item: itemstore.Item{PK: "T", SK: "LEASE", Data: []byte(data)}, Cond: cond, ExpectVersion: ver})
 	}

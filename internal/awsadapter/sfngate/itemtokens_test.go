@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/approvalgate"
 	"github.com/cavra-enterprise/aispm-reports/internal/approvalgate/approvalgatetest"
@@ -33,7 +32,7 @@ func dynamoTokens(t *testing.T) *sfngate.ItemTokens {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)}) })
-	return sfngate.NewItemTokens(dynamostore.New(db, dynamodbstreams.NewFromConfig(cfg), name, clock.System{}))
+	return sfngate.NewItemTokens(dynamostore.New(db, name, clock.System{}))
 }
 
 // TestContractMiniStackDynamoTokens runs the gate contract (100 racing decisions, expiry,

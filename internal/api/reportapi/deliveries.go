@@ -1,7 +1,8 @@
-package api
+package reportapi
 
 import (
 	"context"
+	"github.com/cavra-enterprise/aispm-reports/internal/api"
 	"net/http"
 	"slices"
 
@@ -12,24 +13,24 @@ import (
 // recipientReaders may see recipient addresses in the delivery log; the others see counts.
 var recipientReaders = []auth.Role{auth.TenantAdmin, auth.ReportOperator, auth.Approver, auth.SecurityLeadership}
 
-func getRecipientPolicy(ctx context.Context, h *Handlers, r Request) (Response, error) {
+func getRecipientPolicy(ctx context.Context, h *Services, r api.Request) (api.Response, error) {
 	p, err := h.Delivery.GetPolicy(ctx, r.Principal.TenantID)
 	if err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
-	return withETag(JSON(http.StatusOK, p), p.Version), nil
+	return api.WithETag(api.JSON(http.StatusOK, p), p.Version), nil
 }
 
-func putRecipientPolicy(ctx context.Context, h *Handlers, r Request) (Response, error) {
-	ifMatch, err := parseIfMatch(r.Header.Get("If-Match"))
+func putRecipientPolicy(ctx context.Context, h *Services, r api.Request) (api.Response, error) {
+	ifMatch, err := api.ParseIfMatch(r.Header.Get("If-Match"))
 	if err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
 	p, _, err := h.Delivery.PutPolicy(ctx, r.Principal.TenantID, string(r.Principal.Role), r.Body, ifMatch)
 	if err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
-	return withETag(JSON(http.StatusOK, p), p.Version), nil
+	return api.WithETag(api.JSON(http.StatusOK, p), p.Version), nil
 }
 
 // DeliveryView is a delivery as the API shows it: recipients only to roles that may see them.
@@ -70,49 +71,49 @@ func deliveryView(rec delivery.Record, role auth.Role) DeliveryView {
 	return v
 }
 
-func postSend(ctx context.Context, h *Handlers, r Request) (Response, error) {
+func postSend(ctx context.Context, h *Services, r api.Request) (api.Response, error) {
 	key := r.Header.Get("Idempotency-Key")
 	if err := delivery.CheckIdempotencyKey(key); err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
 	req, err := delivery.ParseSend(r.Body)
 	if err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
 	rec, replayed, err := h.Delivery.Send(ctx, delivery.SendInput{TenantID: r.Principal.TenantID, Role: string(r.Principal.Role),
 		TokenRef: r.Principal.TokenRef, IdempotencyKey: key, Request: req})
 	if err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
 	status := http.StatusCreated
 	if replayed {
 		status = http.StatusOK
 	}
-	resp := JSON(status, deliveryView(rec, r.Principal.Role))
+	resp := api.JSON(status, deliveryView(rec, r.Principal.Role))
 	if replayed {
 		resp.Header = http.Header{"Idempotent-Replayed": {"true"}}
 	}
 	return resp, nil
 }
 
-func postApprove(ctx context.Context, h *Handlers, r Request) (Response, error) {
+func postApprove(ctx context.Context, h *Services, r api.Request) (api.Response, error) {
 	return decide(ctx, h, r, true)
 }
-func postDeny(ctx context.Context, h *Handlers, r Request) (Response, error) {
+func postDeny(ctx context.Context, h *Services, r api.Request) (api.Response, error) {
 	return decide(ctx, h, r, false)
 }
 
-func decide(ctx context.Context, h *Handlers, r Request, approve bool) (Response, error) {
+func decide(ctx context.Context, h *Services, r api.Request, approve bool) (api.Response, error) {
 	req, err := delivery.ParseDecision(r.Body)
 	if err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
 	rec, err := h.Delivery.Decide(ctx, delivery.DecideInput{TenantID: r.Principal.TenantID, Role: string(r.Principal.Role),
 		TokenRef: r.Principal.TokenRef, DeliveryRef: r.PathParams["distribution_ref"], Approve: approve, Request: req})
 	if err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
-	return JSON(http.StatusOK, deliveryView(rec, r.Principal.Role)), nil
+	return api.JSON(http.StatusOK, deliveryView(rec, r.Principal.Role)), nil
 }
 
 type deliveriesBody struct {
@@ -120,18 +121,18 @@ type deliveriesBody struct {
 	NextCursor string         `json:"next_cursor,omitempty"`
 }
 
-func getDeliveries(ctx context.Context, h *Handlers, r Request) (Response, error) {
+func getDeliveries(ctx context.Context, h *Services, r api.Request) (api.Response, error) {
 	f, err := delivery.ParseFilter(r.Query)
 	if err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
 	page, err := h.Delivery.List(ctx, r.Principal.TenantID, f)
 	if err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
 	body := deliveriesBody{Deliveries: make([]DeliveryView, 0, len(page.Deliveries)), NextCursor: page.NextCursor}
 	for _, rec := range page.Deliveries {
 		body.Deliveries = append(body.Deliveries, deliveryView(rec, r.Principal.Role))
 	}
-	return JSON(http.StatusOK, body), nil
+	return api.JSON(http.StatusOK, body), nil
 }

@@ -1,4 +1,4 @@
-package api
+package reportapi
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 
 // ExportState gathers what the public exports read for tenant t; pkg names the package to
 // export ("" = the latest).
-func (h *Handlers) ExportState(ctx context.Context, t tenancy.Tenant, st settings.Settings, pkg string) publicexport.State {
+func (h *Services) ExportState(ctx context.Context, t tenancy.Tenant, st settings.Settings, pkg string) publicexport.State {
 	items := h.Items
 	s := publicexport.State{Tenant: t, Settings: st, Now: h.Artifacts.Now()}
 	if h.Signer != nil {

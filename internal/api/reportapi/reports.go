@@ -1,10 +1,11 @@
-package api
+package reportapi
 
 import (
 	"context"
 	"errors"
+	"github.com/cavra-enterprise/aispm-reports/internal/api"
+	"github.com/cavra-enterprise/aispm-reports/internal/auth"
 	"net/http"
-	"slices"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/artifacts"
 	"github.com/cavra-enterprise/aispm-reports/internal/manifest"
@@ -38,7 +39,7 @@ type ArtifactView struct {
 	LastEvidenceRef   string `json:"last_evidence_ref"`
 }
 
-func (h *Handlers) view(rec artifacts.Record) ArtifactView {
+func (h *Services) view(rec artifacts.Record) ArtifactView {
 	return ArtifactView{ArtifactRef: rec.ArtifactRef, ReportID: rec.ReportID, Format: rec.Format, ContentType: rec.ContentType,
 		SizeBytes: rec.Size, Digest: rec.Digest, RetentionClass: rec.RetentionClass, RetainUntil: rec.RetainUntil,
 		LifecycleState: rec.Effective(h.Artifacts.Now()), LegalHoldRef: rec.LegalHoldRef, DataSnapshotRef: rec.SnapshotRef,
@@ -54,22 +55,22 @@ type renderBody struct {
 	Package         *packageBody   `json:"package,omitempty"`
 }
 
-func postRender(ctx context.Context, h *Handlers, r Request) (Response, error) {
+func postRender(ctx context.Context, h *Services, r api.Request) (api.Response, error) {
 	t, err := h.tenant(ctx, r)
 	if err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
 	role := string(r.Principal.Role)
 	req, err := artifacts.ParseRenderRequest(r.Body, t, role, h.Artifacts.Now())
 	if err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
 	if req.PackageType != "" && h.Signer == nil {
-		return Response{}, errNoSigner
+		return api.Response{}, errNoSigner
 	}
 	out, err := h.Artifacts.Render(ctx, t, role, req)
 	if err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
 	body := renderBody{RenderRef: out.RenderRef, DataSnapshotRef: out.SnapshotRef, EvidenceRef: out.EvidenceRef}
 	refs := make([]string, 0, len(out.Artifacts))
@@ -84,24 +85,24 @@ func postRender(ctx context.Context, h *Handlers, r Request) (Response, error) {
 		}
 		pkg, err := h.Packages.Create(ctx, t.ID, role, manifest.Request{PackageType: req.PackageType, ArtifactRefs: refs, RetentionClass: class})
 		if err != nil {
-			return Response{}, err
+			return api.Response{}, err
 		}
 		pb := packageView(pkg)
 		body.Package = &pb
 	}
-	return JSON(http.StatusCreated, body), nil
+	return api.JSON(http.StatusCreated, body), nil
 }
 
-func getArtifact(ctx context.Context, h *Handlers, r Request) (Response, error) {
+func getArtifact(ctx context.Context, h *Services, r api.Request) (api.Response, error) {
 	rec, err := h.Artifacts.Get(ctx, r.Principal.TenantID, r.PathParams["artifact"])
 	if err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
 	// Outside the role's scope looks exactly like absent.
 	if !search.ScopeFor(string(r.Principal.Role)).Visible(rec, rec.Effective(h.Artifacts.Now())) {
-		return Response{}, artifacts.ErrNotFound
+		return api.Response{}, artifacts.ErrNotFound
 	}
-	return JSON(http.StatusOK, h.view(rec)), nil
+	return api.JSON(http.StatusOK, h.view(rec)), nil
 }
 
 type lifecycleBody struct {
@@ -109,74 +110,74 @@ type lifecycleBody struct {
 	EvidenceRef string       `json:"evidence_ref"`
 }
 
-func postLegalHold(ctx context.Context, h *Handlers, r Request) (Response, error) {
+func postLegalHold(ctx context.Context, h *Services, r api.Request) (api.Response, error) {
 	req, err := artifacts.ParseHold(r.Body)
 	if err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
 	rec, ev, err := h.Artifacts.SetLegalHold(ctx, r.Principal.TenantID, string(r.Principal.Role), r.PathParams["artifact"], req)
 	if err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
-	return JSON(http.StatusOK, lifecycleBody{Artifact: h.view(rec), EvidenceRef: ev}), nil
+	return api.JSON(http.StatusOK, lifecycleBody{Artifact: h.view(rec), EvidenceRef: ev}), nil
 }
 
-func postReleaseHold(ctx context.Context, h *Handlers, r Request) (Response, error) {
+func postReleaseHold(ctx context.Context, h *Services, r api.Request) (api.Response, error) {
 	req, err := artifacts.ParseHold(r.Body)
 	if err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
 	rec, ev, err := h.Artifacts.ReleaseLegalHold(ctx, r.Principal.TenantID, string(r.Principal.Role), r.PathParams["artifact"], req)
 	if err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
-	return JSON(http.StatusOK, lifecycleBody{Artifact: h.view(rec), EvidenceRef: ev}), nil
+	return api.JSON(http.StatusOK, lifecycleBody{Artifact: h.view(rec), EvidenceRef: ev}), nil
 }
 
-func deleteArtifact(ctx context.Context, h *Handlers, r Request) (Response, error) {
+func deleteArtifact(ctx context.Context, h *Services, r api.Request) (api.Response, error) {
 	if len(r.Body) > 0 {
-		return Response{}, problem.New(problem.Invalid, "schema_violation", "", "DELETE takes no body")
+		return api.Response{}, problem.New(problem.Invalid, "schema_violation", "", "DELETE takes no body")
 	}
 	rec, ev, err := h.Artifacts.Delete(ctx, r.Principal.TenantID, string(r.Principal.Role), r.PathParams["artifact"])
 	if err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
-	return JSON(http.StatusOK, lifecycleBody{Artifact: h.view(rec), EvidenceRef: ev}), nil
+	return api.JSON(http.StatusOK, lifecycleBody{Artifact: h.view(rec), EvidenceRef: ev}), nil
 }
 
-func postDeletionReadiness(ctx context.Context, h *Handlers, r Request) (Response, error) {
+func postDeletionReadiness(ctx context.Context, h *Services, r api.Request) (api.Response, error) {
 	if err := search.ParseRetrieve(r.Body); err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
 	out, err := h.Artifacts.DeletionReadiness(ctx, r.Principal.TenantID, string(r.Principal.Role))
 	if err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
-	return JSON(http.StatusOK, out), nil
+	return api.JSON(http.StatusOK, out), nil
 }
 
-func postSearch(ctx context.Context, h *Handlers, r Request) (Response, error) {
+func postSearch(ctx context.Context, h *Services, r api.Request) (api.Response, error) {
 	req, err := search.ParseRequest(r.Body)
 	if err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
 	out, err := h.Search.Search(ctx, r.Principal.TenantID, string(r.Principal.Role), req)
 	if err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
-	return JSON(http.StatusOK, out), nil
+	return api.JSON(http.StatusOK, out), nil
 }
 
-func postRetrieval(ctx context.Context, h *Handlers, r Request) (Response, error) {
+func postRetrieval(ctx context.Context, h *Services, r api.Request) (api.Response, error) {
 	if err := search.ParseRetrieve(r.Body); err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
 	out, err := h.Search.Retrieve(ctx, r.Principal.TenantID, string(r.Principal.Role), r.PathParams["artifact"])
 	if err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
 	// The link is a bearer credential: keep it out of shared caches.
-	resp := JSON(http.StatusOK, out)
+	resp := api.JSON(http.StatusOK, out)
 	resp.Header = http.Header{"Cache-Control": {"no-store"}}
 	return resp, nil
 }
@@ -196,28 +197,35 @@ func packageView(rec manifest.Record) packageBody {
 		EvidenceRef: rec.EvidenceRef}
 }
 
-func postPackage(ctx context.Context, h *Handlers, r Request) (Response, error) {
+func postPackage(ctx context.Context, h *Services, r api.Request) (api.Response, error) {
 	req, err := manifest.ParseRequest(r.Body)
 	if err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
-	if req.RetentionClass == artifacts.LegalHoldClass && !slices.Contains(holdRoles, r.Principal.Role) {
-		return Response{}, problem.New(problem.Forbidden, "forbidden", "retention_class", "only tenant_admin or security_leadership may place a legal hold")
+	if req.RetentionClass == artifacts.LegalHoldClass && !mayPlaceLegalHold(r.Principal.Role) {
+		return api.Response{}, problem.New(problem.Forbidden, "forbidden", "retention_class", "only tenant_admin or security_leadership may place a legal hold")
 	}
 	if h.Signer == nil {
-		return Response{}, errNoSigner
+		return api.Response{}, errNoSigner
 	}
 	rec, err := h.Packages.Create(ctx, r.Principal.TenantID, string(r.Principal.Role), req)
 	if err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
-	return JSON(http.StatusCreated, packageView(rec)), nil
+	return api.JSON(http.StatusCreated, packageView(rec)), nil
 }
 
-func getPackage(ctx context.Context, h *Handlers, r Request) (Response, error) {
+func getPackage(ctx context.Context, h *Services, r api.Request) (api.Response, error) {
 	rec, err := h.Packages.Get(ctx, r.Principal.TenantID, r.PathParams["package"])
 	if err != nil {
-		return Response{}, err
+		return api.Response{}, err
 	}
-	return JSON(http.StatusOK, packageView(rec)), nil
+	return api.JSON(http.StatusOK, packageView(rec)), nil
+}
+
+// mayPlaceLegalHold: a package retained under legal hold places a hold, so it takes the
+// roles of the legal-hold route.
+func mayPlaceLegalHold(role auth.Role) bool {
+	hold, ok := api.FindRoute("post-legal-hold")
+	return ok && hold.Allows(role)
 }

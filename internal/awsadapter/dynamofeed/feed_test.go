@@ -1,4 +1,4 @@
-package dynamostore_test
+package dynamofeed_test
 
 import (
 	"context"
@@ -15,8 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/awsclient"
-	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/dynamostore"
-	"github.com/cavra-enterprise/aispm-reports/internal/clock"
+	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/dynamofeed"
 )
 
 // fakeShard is a shard of the fake stream: its records are sequence numbers of writes to
@@ -130,14 +129,14 @@ func record(seq int) any {
 	return map[string]any{"eventName": name, "dynamodb": d}
 }
 
-func fakeStore(t *testing.T, f *fakeStreams) *dynamostore.Store {
+func fakeStore(t *testing.T, f *fakeStreams) *dynamofeed.Feed {
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	cfg, err := awsclient.Load(context.Background(), awsclient.Options{Endpoint: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dynamostore.New(dynamodb.NewFromConfig(cfg), dynamodbstreams.NewFromConfig(cfg), "t", clock.System{})
+	return dynamofeed.New(dynamodb.NewFromConfig(cfg), dynamodbstreams.NewFromConfig(cfg), "t")
 }
 
 // TestFeedReadsParentShardsFirst: after a shard split, one key's changes continue in the

@@ -1,4 +1,8 @@
-package dynamostore
+// Package dynamofeed reads the DynamoDB table's stream as the item store's change feed
+// (itemstore.ChangeFeed). It is apart from dynamostore so that the functions which only
+// read and write items do not link the streams client; in AWS the audit writer gets the
+// stream as Lambda batches and needs no reader at all.
+package dynamofeed
 
 import (
 	"context"
@@ -7,12 +11,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
+	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/dynamostore"
+	"github.com/cavra-enterprise/aispm-reports/internal/clock"
 	"github.com/cavra-enterprise/aispm-reports/internal/itemstore"
 )
 
@@ -58,9 +65,38 @@ func (c feedCursor) encode() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
+// Feed reads one table's stream. Safe for concurrent use.
+type Feed struct {
+	db      *dynamodb.Client
+	streams *dynamodbstreams.Client
+	table   string
+
+	mu        sync.Mutex
+	streamARN string // looked up once
+}
+
+// New returns the feed of table.
+func New(db *dynamodb.Client, streams *dynamodbstreams.Client, table string) *Feed {
+	return &Feed{db: db, streams: streams, table: table}
+}
+
+var _ itemstore.ChangeFeed = (*Feed)(nil)
+
+// Store is the item store together with its change feed, for the embedded-style audit
+// poller and the tests that read what they wrote.
+type Store struct {
+	*dynamostore.Store
+	*Feed
+}
+
+// NewStore returns the store on table with its feed.
+func NewStore(db *dynamodb.Client, streams *dynamodbstreams.Client, table string, clk clock.Clock) Store {
+	return Store{Store: dynamostore.New(db, table, clk), Feed: New(db, streams, table)}
+}
+
 // ReadChanges reads the table's stream after cursor: each shard after its parent, records in
 // shard order. limit <= 0 means 100; at most 1000.
-func (s *Store) ReadChanges(ctx context.Context, cursor string, limit int) ([]itemstore.Change, string, error) {
+func (s *Feed) ReadChanges(ctx context.Context, cursor string, limit int) ([]itemstore.Change, string, error) {
 	cur, err := decodeFeedCursor(cursor)
 	if err != nil {
 		return nil, "", err
@@ -93,7 +129,7 @@ func (s *Store) ReadChanges(ctx context.Context, cursor string, limit int) ([]it
 
 // readShards reads ready shards until limit changes or until every ready shard is caught up.
 // Finishing a closed shard makes its children ready, hence the passes.
-func (s *Store) readShards(ctx context.Context, cur *feedCursor, shards []streamtypes.Shard, limit int) ([]itemstore.Change, error) {
+func (s *Feed) readShards(ctx context.Context, cur *feedCursor, shards []streamtypes.Shard, limit int) ([]itemstore.Change, error) {
 	known := map[string]bool{}
 	for _, sh := range shards {
 		id := aws.ToString(sh.ShardId)
@@ -137,7 +173,7 @@ func ready(sh streamtypes.Shard, cur *feedCursor) bool {
 
 // readShard reads one shard from pos until it returns nothing, closes, or limit is reached,
 // moving pos along.
-func (s *Store) readShard(ctx context.Context, arn, id string, pos *shardPos, limit int) ([]itemstore.Change, error) {
+func (s *Feed) readShard(ctx context.Context, arn, id string, pos *shardPos, limit int) ([]itemstore.Change, error) {
 	it, err := s.iterator(ctx, arn, id, pos.Seq)
 	if err != nil {
 		return nil, err
@@ -149,7 +185,7 @@ func (s *Store) readShard(ctx context.Context, arn, id string, pos *shardPos, li
 			return nil, fmt.Errorf("read stream shard %s of %s: %w", id, s.table, err)
 		}
 		for _, r := range res.Records {
-			c, err := ChangeFromStreamRecord(r)
+			c, err := dynamostore.ChangeFromStreamRecord(r)
 			if err != nil {
 				return nil, fmt.Errorf("stream of %s: %w", s.table, err)
 			}
@@ -165,7 +201,7 @@ func (s *Store) readShard(ctx context.Context, arn, id string, pos *shardPos, li
 	return out, nil
 }
 
-func (s *Store) iterator(ctx context.Context, arn, id, after string) (*string, error) {
+func (s *Feed) iterator(ctx context.Context, arn, id, after string) (*string, error) {
 	in := &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(arn), ShardId: aws.String(id), ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon}
 	if after != "" {
 		in.ShardIteratorType, in.SequenceNumber = streamtypes.ShardIteratorTypeAfterSequenceNumber, aws.String(after)
@@ -185,7 +221,7 @@ func (s *Store) iterator(ctx context.Context, arn, id, after string) (*string, e
 }
 
 // shards lists every shard of the stream, oldest first as DescribeStream returns them.
-func (s *Store) shards(ctx context.Context, arn string) ([]streamtypes.Shard, error) {
+func (s *Feed) shards(ctx context.Context, arn string) ([]streamtypes.Shard, error) {
 	var out []streamtypes.Shard
 	in := &dynamodbstreams.DescribeStreamInput{StreamArn: aws.String(arn)}
 	for {
@@ -202,10 +238,7 @@ func (s *Store) shards(ctx context.Context, arn string) ([]streamtypes.Shard, er
 }
 
 // stream returns the table's current stream ARN, looked up once.
-func (s *Store) stream(ctx context.Context) (string, error) {
-	if s.streams == nil {
-		return "", errors.New("item store built without a streams client cannot read the change feed")
-	}
+func (s *Feed) stream(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.streamARN != "" {
