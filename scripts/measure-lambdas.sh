@@ -38,7 +38,14 @@ for f in $functions; do
   build "$f" "./functions/$f"
   targets+=("$f=$work/$f/bootstrap")
 done
-# Lambda sets the role's credentials in the environment; these placeholders are never used.
+# The environment the stack gives every function (infra/functions.go), so each opens the
+# clients it opens in AWS; nothing is called before the first invocation, so the
+# placeholders (credentials included, which Lambda sets for the role) are never used.
+arn=arn:aws:states:us-east-1:000000000000
 go run ./scripts/coldstart -n "$runs" -env AISPM_TABLE=aispm-reports -env AISPM_ARTIFACT_BUCKET=aispm-artifacts \
+  -env AISPM_SIGNING_KEY_ID=alias/aispm-signing -env AISPM_SES_ENABLED=true \
+  -env AISPM_APPROVAL_STATE_MACHINE_ARN=$arn:stateMachine:gate -env AISPM_APPROVAL_ACTIVITY_ARN=$arn:activity:gate \
+  -env AISPM_SCHEDULE_TARGET_ARN=arn:aws:lambda:us-east-1:000000000000:function:schedule-runner \
+  -env AISPM_SCHEDULE_ROLE_ARN=arn:aws:iam::000000000000:role/scheduler \
   -env AWS_ACCESS_KEY_ID=AKIDPLACEHOLDER -env AWS_SECRET_ACCESS_KEY=placeholder "${targets[@]}"
 exit $over

@@ -88,7 +88,11 @@ func run(n int, env []string, args []string) error {
 			times[t.name] = append(times[t.name], d)
 		}
 	}
-	fmt.Printf("%-16s %5s %9s %9s %9s %9s\n", "bootstrap", "runs", "min", "median", "p90", "max")
+	width := len("bootstrap")
+	for _, t := range targets {
+		width = max(width, len(t.name))
+	}
+	fmt.Printf("%-*s %5s %9s %9s %9s %9s\n", width, "bootstrap", "runs", "min", "median", "p90", "max")
 	var first time.Duration
 	for i, t := range targets {
 		ds := times[t.name]
@@ -100,7 +104,7 @@ func run(n int, env []string, args []string) error {
 		} else if first > 0 {
 			ratio = fmt.Sprintf("  %.2fx the first", float64(med)/float64(first))
 		}
-		fmt.Printf("%-16s %5d %9s %9s %9s %9s%s\n", t.name, len(ds), ms(ds[0]), ms(med), ms(percentile(ds, 90)), ms(ds[len(ds)-1]), ratio)
+		fmt.Printf("%-*s %5d %9s %9s %9s %9s%s\n", width, t.name, len(ds), ms(ds[0]), ms(med), ms(percentile(ds, 90)), ms(ds[len(ds)-1]), ratio)
 	}
 	return nil
 }
