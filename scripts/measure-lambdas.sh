@@ -38,9 +38,9 @@ for f in $functions; do
   build "$f" "./functions/$f"
   targets+=("$f=$work/$f/bootstrap")
 done
-# The environment the stack gives every function (infra/functions.go), so each opens the
-# clients it opens in AWS; nothing is called before the first invocation, so the
-# placeholders (credentials included, which Lambda sets for the role) are never used.
+# Every setting the stack can give a function (infra/functions.go gives each only what its
+# route uses), so each opens at least the clients it opens in AWS. Nothing is called before
+# the first invocation: the placeholders (credentials too, which Lambda sets) go unused.
 arn=arn:aws:states:us-east-1:000000000000
 go run ./scripts/coldstart -n "$runs" -env AISPM_TABLE=aispm-reports -env AISPM_ARTIFACT_BUCKET=aispm-artifacts \
   -env AISPM_SIGNING_KEY_ID=alias/aispm-signing -env AISPM_SES_ENABLED=true \

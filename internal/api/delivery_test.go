@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/mail"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/evidence"
 	"github.com/cavra-enterprise/aispm-reports/internal/mailer"
 	"github.com/cavra-enterprise/aispm-reports/internal/mailer/mailertest"
+	"github.com/cavra-enterprise/aispm-reports/internal/scheduler"
 )
 
 const (
@@ -564,5 +566,81 @@ func TestLargeArtifactIsLinkedNotAttached(t *testing.T) {
 		if b, _ := json.Marshal(rec); strings.Contains(string(b), "http") {
 			t.Fatalf("evidence %s holds a link", rec.Ref)
 		}
+	}
+}
+
+// crashingMailer hands the mail to next and then dies, as a worker killed after the
+// provider accepted the mail but before the outcome was recorded.
+type crashingMailer struct{ next mailer.Sender }
+
+func (c crashingMailer) Send(ctx context.Context, m mailer.Message) (string, error) {
+	if _, err := c.next.Send(ctx, m); err != nil {
+		return "", err
+	}
+	panic("worker killed mid-attempt")
+}
+
+func TestDeadWorkerIsDeadLetteredNotResent(t *testing.T) {
+	e, art := deliveryEnv(t)
+	e.app.Delivery.Mailer = crashingMailer{next: e.app.Outbox}
+	if r := e.send(t, "key-crash-1", emailBody(art, "ops@acme.example")); r.status != 500 {
+		t.Fatalf("crashed send: %d %s", r.status, r.body)
+	}
+	e.app.Delivery.Mailer = e.app.Outbox
+	list := func() deliveryReply {
+		return decodeDelivery(t, e.call("GET", deliveriesPath, e.as("acme", auth.ReportOperator), nil, nil).firstDelivery(t))
+	}
+	if got := list(); got.Status != delivery.StatusSending || len(outbox(t, e)) != 1 {
+		t.Fatalf("after the crash: %+v, %d mails", got, len(outbox(t, e)))
+	}
+	// The worker may still be running (Lambda allows 15 minutes): the sweep leaves it.
+	e.clock.Advance(15 * time.Minute)
+	if n, err := e.app.Delivery.RetryDue(context.Background(), "acme"); err != nil || n != 0 {
+		t.Fatalf("early sweep moved %d: %v", n, err)
+	}
+	// The watchdog sweep scheduled before the claim finds it abandoned.
+	e.clock.Advance(7 * time.Minute)
+	if err := e.app.Scheduler.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := list()
+	if got.Status != delivery.StatusDeadLettered || len(got.Attempts) != 1 ||
+		got.Attempts[0].Outcome != delivery.OutcomeUnknown || got.Attempts[0].FailureClass != delivery.FailUnknown ||
+		got.Attempts[0].EvidenceRef == "" {
+		t.Fatalf("abandoned attempt: %+v", got)
+	}
+	// At most once: neither a later sweep nor the client's retry sends it again.
+	e.clock.Advance(time.Hour)
+	if _, err := e.app.Delivery.RetryDue(context.Background(), "acme"); err != nil {
+		t.Fatal(err)
+	}
+	replayed := decodeDelivery(t, e.send(t, "key-crash-1", emailBody(art, "ops@acme.example")))
+	if replayed.Status != delivery.StatusDeadLettered || len(outbox(t, e)) != 1 {
+		t.Fatalf("replay: %+v, %d mails", replayed, len(outbox(t, e)))
+	}
+}
+
+// failingScheduler refuses every schedule, as a scheduler outage.
+type failingScheduler struct{}
+
+func (failingScheduler) Create(context.Context, scheduler.Schedule) error {
+	return errors.New("scheduler unavailable")
+}
+
+func TestNoAttemptWithoutItsWatchdogAndTheRetryAttempts(t *testing.T) {
+	e, art := deliveryEnv(t)
+	working := e.app.Delivery.Scheduler
+	e.app.Delivery.Scheduler = failingScheduler{}
+	if r := e.send(t, "key-watchdog-1", emailBody(art, "ops@acme.example")); r.status != 500 {
+		t.Fatalf("send without a watchdog: %d %s", r.status, r.body)
+	}
+	got := decodeDelivery(t, e.call("GET", deliveriesPath, e.as("acme", auth.ReportOperator), nil, nil).firstDelivery(t))
+	if got.Status != delivery.StatusQueued || len(outbox(t, e)) != 0 {
+		t.Fatalf("unclaimed delivery: %+v, %d mails", got, len(outbox(t, e)))
+	}
+	e.app.Delivery.Scheduler = working
+	r := decodeDelivery(t, e.send(t, "key-watchdog-1", emailBody(art, "ops@acme.example")))
+	if r.DeliveryRef != got.DeliveryRef || r.Status != delivery.StatusDelivered || len(outbox(t, e)) != 1 {
+		t.Fatalf("client retry: %+v, %d mails", r, len(outbox(t, e)))
 	}
 }

@@ -21,6 +21,24 @@ const maxBackoff = time.Hour
 // systemRole is the actor of attempts made by the service itself after a request returned.
 const systemRole = "system"
 
+// claimTimeout is how long a claimed attempt (status sending) may stay unrecorded before a
+// sweep takes its worker for dead: Lambda stops an invocation after 15 minutes at most,
+// and the local server's channels give up long before that.
+const claimTimeout = 20 * time.Minute
+
+// Outcomes of an attempt.
+const (
+	OutcomeSucceeded = "succeeded"
+	OutcomeFailed    = "failed"
+	// OutcomeUnknown: the worker died between claiming the attempt and recording it, so the
+	// channel may or may not have delivered. It is never retried (at most once); the
+	// delivery is dead-lettered for a person to check and, if need be, send again.
+	OutcomeUnknown = "unknown"
+)
+
+// ReasonOutcomeUnknown is the dead-letter reason of an abandoned attempt.
+const ReasonOutcomeUnknown = "attempt_outcome_unknown"
+
 // advance moves a fresh delivery on: a queued one is attempted, a gated one gets its gate.
 func (s *Service) advance(ctx context.Context, tenantID string, rec Record) (Record, error) {
 	switch rec.Status {
@@ -46,6 +64,12 @@ func (s *Service) attempt(ctx context.Context, tenantID string, rec Record) (Rec
 	}
 	if void {
 		return s.finish(ctx, tenantID, rec, StatusVoided, map[string]any{"reason": reason}, nil)
+	}
+	// The watchdog sweep comes first: a claim no sweep will ever look at again would leave
+	// the delivery in sending for good if this worker died mid-send. (The minute covers a
+	// slow claim write: the sweep must not come before the claim is claimTimeout old.)
+	if err := s.scheduleSweep(ctx, tenantID, watchdogName(rec), s.Clock.Now().Add(claimTimeout+time.Minute)); err != nil {
+		return rec, err
 	}
 	rec, claimed, err := s.claim(ctx, tenantID, rec)
 	if err != nil || !claimed {
@@ -110,9 +134,9 @@ func (s *Service) record(ctx context.Context, tenantID string, st settings.Setti
 	now := s.Clock.Now()
 	n := len(rec.Attempts) + 1
 	class := classify(sendErr)
-	outcome := "succeeded"
+	outcome := OutcomeSucceeded
 	if sendErr != nil {
-		outcome = "failed"
+		outcome = OutcomeFailed
 	}
 	ev, err := s.evidence(tenantID, systemRole, evidence.DeliveryAttempted, rec, map[string]any{
 		"attempt": n, "outcome": outcome, "failure_class": class, "channel": rec.Channel}, now)
@@ -131,7 +155,7 @@ func (s *Service) record(ctx context.Context, tenantID string, st settings.Setti
 	delay := backoff(st, n, s.jitter)
 	rec.NextAttemptAt = stamp(now.Add(delay))
 	rec.setStatus(StatusRetryScheduled, ev.Ref, now)
-	if err := s.scheduleRetry(ctx, tenantID, rec, now.Add(delay)); err != nil {
+	if err := s.scheduleSweep(ctx, tenantID, retryName(rec), now.Add(delay)); err != nil {
 		return rec, err
 	}
 	return rec, s.update(ctx, tenantID, &rec, mustWrite(ev))
@@ -146,9 +170,10 @@ type SweepPayload struct {
 	TenantID string `json:"tenant_id"`
 }
 
-// scheduleRetry runs before the retry is recorded: a sweep with nothing due is harmless, a
-// recorded retry without a sweep would wait for the next one.
-func (s *Service) scheduleRetry(ctx context.Context, tenantID string, rec Record, at time.Time) error {
+// scheduleSweep schedules a one-shot sweep of the tenant's deliveries at at. It runs before
+// what needs the sweep is recorded: a sweep with nothing due is harmless, a recorded retry
+// (or claim) without a sweep would wait for some other delivery's.
+func (s *Service) scheduleSweep(ctx context.Context, tenantID, name string, at time.Time) error {
 	if s.Scheduler == nil {
 		return nil
 	}
@@ -156,14 +181,23 @@ func (s *Service) scheduleRetry(ctx context.Context, tenantID string, rec Record
 	if err != nil {
 		return err
 	}
-	// Scheduler at() has whole seconds: round up so the sweep never fires before the retry is due.
+	// Scheduler at() has whole seconds: round up so the sweep never fires before it is due.
 	at = at.Truncate(time.Second).Add(time.Second)
 	err = s.Scheduler.Create(ctx, scheduler.Schedule{Group: "tenant-" + tenantID,
-		Name: fmt.Sprintf("delivery-retry-%s-%d", rec.ID(), len(rec.Attempts)), Expression: scheduler.OneShot(at), Payload: payload, Enabled: true})
+		Name: name, Expression: scheduler.OneShot(at), Payload: payload, Enabled: true})
 	if err != nil && !errors.Is(err, scheduler.ErrExists) {
-		return fmt.Errorf("schedule delivery retry: %w", err)
+		return fmt.Errorf("schedule delivery sweep: %w", err)
 	}
 	return nil
+}
+
+// retryName and watchdogName name the sweeps of the attempt after the recorded ones.
+func retryName(rec Record) string {
+	return fmt.Sprintf("delivery-retry-%s-%d", rec.ID(), len(rec.Attempts))
+}
+
+func watchdogName(rec Record) string {
+	return fmt.Sprintf("delivery-watchdog-%s-%d", rec.ID(), len(rec.Attempts)+1)
 }
 
 // Fire handles a schedule firing; payloads of other kinds are not ours and are ignored.
@@ -306,6 +340,33 @@ func (s *Service) sweepOne(ctx context.Context, tenantID string, rec Record, now
 	case StatusPendingApproval:
 		expired, err := s.expireIfDue(ctx, tenantID, rec, now)
 		return expired, err
+	case StatusSending:
+		return s.abandonIfDead(ctx, tenantID, rec, now)
 	}
 	return false, nil
+}
+
+// abandonIfDead dead-letters a delivery whose attempt was claimed more than claimTimeout ago
+// and never recorded: its worker died, and whether the channel delivered is unknown. The
+// write is conditional on the claim's version, so a worker that does record wins the race.
+func (s *Service) abandonIfDead(ctx context.Context, tenantID string, rec Record, now time.Time) (bool, error) {
+	claimed, err := time.Parse(time.RFC3339Nano, rec.UpdatedAt)
+	if err != nil || now.Sub(claimed) < claimTimeout {
+		return false, nil
+	}
+	n := len(rec.Attempts) + 1
+	ev, err := s.evidence(tenantID, systemRole, evidence.DeliveryAttempted, rec, map[string]any{
+		"attempt": n, "outcome": OutcomeUnknown, "failure_class": FailUnknown, "channel": rec.Channel}, now)
+	if err != nil {
+		return false, err
+	}
+	rec.Attempts = append(rec.Attempts, Attempt{Number: n, StartedAt: rec.UpdatedAt, Outcome: OutcomeUnknown, FailureClass: FailUnknown, EvidenceRef: ev.Ref})
+	rec.EvidenceRefs = append(rec.EvidenceRefs, ev.Ref)
+	rec.FailureClass = FailUnknown
+	_, err = s.finish(ctx, tenantID, rec, StatusDeadLettered,
+		map[string]any{"attempts": n, "failure_class": FailUnknown, "reason": ReasonOutcomeUnknown}, mustWrite(ev))
+	if errors.Is(err, itemstore.ErrConflict) {
+		return false, nil // the worker recorded after all
+	}
+	return err == nil, err
 }

@@ -96,7 +96,7 @@ type Approval struct {
 type Attempt struct {
 	Number       int    `json:"number"`
 	StartedAt    string `json:"started_at"`
-	Outcome      string `json:"outcome"` // succeeded | failed
+	Outcome      string `json:"outcome"` // OutcomeSucceeded, OutcomeFailed or OutcomeUnknown
 	FailureClass string `json:"failure_class,omitempty"`
 	EvidenceRef  string `json:"evidence_ref"`
 }

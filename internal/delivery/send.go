@@ -112,7 +112,8 @@ func (s *Service) Send(ctx context.Context, in SendInput) (Record, bool, error) 
 }
 
 // replay finds the delivery of an idempotency key. A key reused with another body is a 409.
-// A replayed gated delivery whose gate did not open (a crash between the two) opens it now.
+// A replayed gated delivery whose gate did not open (a crash between the two) opens it now;
+// a replayed delivery still queued is attempted now.
 func (s *Service) replay(ctx context.Context, tenantID, idem, reqDigest string) (Record, bool, error) {
 	it, err := s.Items.Get(ctx, idempotencyKey(tenantID), idem)
 	if errors.Is(err, itemstore.ErrNotFound) {
@@ -135,10 +136,16 @@ func (s *Service) replay(ctx context.Context, tenantID, idem, reqDigest string) 
 		return Record{}, false, problem.New(problem.Conflict, "idempotency_key_reused", "Idempotency-Key",
 			"this key was used for a different send; use a new key")
 	}
-	if rec.Status == StatusPendingApproval {
+	switch rec.Status {
+	case StatusPendingApproval:
 		if err := s.ensureGate(ctx, tenantID, rec); err != nil {
 			return Record{}, false, err
 		}
+	case StatusQueued:
+		// Created but never attempted (the first request failed or died before it could):
+		// the client's retry is the moment to attempt it.
+		rec, err = s.attempt(ctx, tenantID, rec)
+		return rec, true, err
 	}
 	return rec, true, nil
 }

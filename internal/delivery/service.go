@@ -55,12 +55,13 @@ type Ports struct {
 	Settings  artifacts.SettingsFunc
 	Mailer    mailer.Sender
 	Gate      approvalgate.Gate
-	// Scheduler fires the retry sweep at a retry's due time; nil leaves retries to RetryDue.
+	// Scheduler fires the retry sweeps when retries are due and the watchdog sweeps after a
+	// claimed attempt; nil leaves both to RetryDue.
 	Scheduler Scheduler
 	Clock     clock.Clock
 }
 
-// Scheduler creates the one-shot retry sweeps.
+// Scheduler creates the one-shot sweeps.
 type Scheduler interface {
 	Create(ctx context.Context, s scheduler.Schedule) error
 }
