@@ -294,11 +294,12 @@ type failure struct {
 func (f *failure) Error() string { return f.class + ": " + f.err.Error() }
 func (f *failure) Unwrap() error { return f.err }
 
-// RetryDue attempts every delivery of the tenant whose retry is due and expires every
-// approval past its deadline; it returns how many deliveries it moved.
+// RetryDue attempts every delivery of the tenant whose retry is due, expires every approval
+// past its deadline and dead-letters every attempt its worker abandoned; it returns how
+// many deliveries it moved. It reads only the deliveries not final yet (their index).
 func (s *Service) RetryDue(ctx context.Context, tenantID string) (int, error) {
 	now := s.Clock.Now()
-	q := itemstore.Query{PK: PartitionKey(tenantID), Limit: 200}
+	q := itemstore.Query{Index: itemstore.GSI1, PK: openKey(tenantID), Limit: 200}
 	moved := 0
 	for {
 		page, err := s.Items.Query(ctx, q)

@@ -3,6 +3,7 @@ package delivery
 import (
 	"errors"
 	"fmt"
+	"github.com/cavra-enterprise/aispm-reports/internal/itemstore"
 	"testing"
 	"time"
 
@@ -69,5 +70,24 @@ func TestWithBlockedDomainsKeepsExplicitRules(t *testing.T) {
 	}
 	if d := Evaluate(q, Email, []string{"x@b.example"}); d.Outcome != BlockedPolicy {
 		t.Fatalf("%+v", d)
+	}
+}
+
+// TestOnlyOpenDeliveriesAreIndexedForTheSweep: a final delivery leaves the index the sweeps
+// read, so a sweep costs what is open, not the whole delivery log.
+func TestOnlyOpenDeliveriesAreIndexedForTheSweep(t *testing.T) {
+	for status, indexed := range map[string]bool{
+		StatusQueued: true, StatusSending: true, StatusRetryScheduled: true, StatusPendingApproval: true,
+		StatusDelivered: false, StatusDeadLettered: false, StatusBlocked: false, StatusDenied: false,
+		StatusExpired: false, StatusVoided: false,
+	} {
+		w, err := Record{DeliveryRef: "delivery:dlv_1", Status: status}.write("acme", itemstore.IfVersion)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := w.Item.GSI1PK == "T#acme#DLV#OPEN" && w.Item.GSI1SK == "dlv_1"
+		if in != indexed || !indexed && (w.Item.GSI1PK != "" || w.Item.GSI1SK != "") {
+			t.Errorf("%s: index keys %q/%q", status, w.Item.GSI1PK, w.Item.GSI1SK)
+		}
 	}
 }

@@ -114,6 +114,19 @@ func (r Record) ID() string { return strings.TrimPrefix(r.DeliveryRef, "delivery
 // PartitionKey holds a tenant's deliveries in id (= creation time) order.
 func PartitionKey(tenantID string) string { return "T#" + tenantID + "#DLV" }
 
+// openKey is the GSI1 partition of a tenant's deliveries that are not final yet, the only
+// ones a sweep has work for: sweeps read those instead of the whole delivery log.
+func openKey(tenantID string) string { return "T#" + tenantID + "#DLV#OPEN" }
+
+// open tells whether a sweep may still move the delivery on.
+func (r Record) open() bool {
+	switch r.Status {
+	case StatusQueued, StatusSending, StatusRetryScheduled, StatusPendingApproval:
+		return true
+	}
+	return false
+}
+
 func idempotencyKey(tenantID string) string { return "T#" + tenantID + "#IDEM" }
 
 // InboxKey holds a tenant's portal inbox.
@@ -137,8 +150,11 @@ func (r Record) write(tenantID string, cond itemstore.Condition) (itemstore.Writ
 	if err != nil {
 		return itemstore.Write{}, fmt.Errorf("encode delivery: %w", err)
 	}
-	return itemstore.Write{Kind: itemstore.Put, Cond: cond, ExpectVersion: r.version,
-		Item: itemstore.Item{PK: PartitionKey(tenantID), SK: r.ID(), Data: data}}, nil
+	it := itemstore.Item{PK: PartitionKey(tenantID), SK: r.ID(), Data: data}
+	if r.open() {
+		it.GSI1PK, it.GSI1SK = openKey(tenantID), r.ID()
+	}
+	return itemstore.Write{Kind: itemstore.Put, Cond: cond, ExpectVersion: r.version, Item: it}, nil
 }
 
 func decodeRecord(it itemstore.Item) (Record, error) {
