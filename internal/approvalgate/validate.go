@@ -3,19 +3,19 @@ package approvalgate
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
-	"sync"
 	"time"
+
+	"github.com/cavra-enterprise/aispm-reports/internal/lazyregexp"
 )
 
 // MaxTimeout is the longest gate (a Step Functions standard execution's limit, one year).
 const MaxTimeout = 365 * 24 * time.Hour
 
-var refRe = lazyRegexp(`^[A-Za-z0-9_-]{1,64}$`)
+var refRe = lazyregexp.New(`^[A-Za-z0-9_-]{1,64}$`)
 
 // CheckRef returns ErrInvalid unless ref is 1-64 letters, digits, '-' or '_'.
 func CheckRef(ref string) error {
-	if !refRe().MatchString(ref) {
+	if !refRe.MatchString(ref) {
 		return fmt.Errorf("%w: ref %q", ErrInvalid, ref)
 	}
 	return nil
@@ -40,10 +40,4 @@ func CheckDocument(doc []byte) error {
 		return fmt.Errorf("%w: document is not JSON", ErrInvalid)
 	}
 	return nil
-}
-
-// lazyRegexp compiles expr on first use rather than at start-up, so a Lambda function that
-// links this package but never matches pays nothing for it in its cold start.
-func lazyRegexp(expr string) func() *regexp.Regexp {
-	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

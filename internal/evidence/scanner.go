@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"regexp"
 	"strings"
-	"sync"
+
+	"github.com/cavra-enterprise/aispm-reports/internal/lazyregexp"
 )
 
 // Finding names what the scanner refused and where, never the offending value itself
@@ -21,12 +21,12 @@ func (f Finding) Error() string {
 }
 
 var (
-	emailPattern   = lazyRegexp(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}`)
-	ipv4Pattern    = lazyRegexp(`(^|[^0-9.])((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3})($|[^0-9.])`)
-	ipv6Candidate  = lazyRegexp(`[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){2,7}`)
-	assignedSecret = lazyRegexp(`(?i)[A-Z0-9_]*(PASSWORD|PASSWD|TOKEN|SECRET|API_?KEY)\s*=\s*\S|\b(password|passwd|secret|api_?key|token)\s*:\s+\S`)
-	privateKey     = lazyRegexp(`-----BEGIN ([A-Z ]+ )?PRIVATE KEY-----`)
-	knownSecrets   = lazyRegexp(`\b(AKIA|ASIA)[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{30,}\b|\bxox[abpr]-[A-Za-z0-9-]{10,}\b|\bsk_(live|test)_[A-Za-z0-9]{16,}\b|\baispm_[a-z0-9]{8,}_[A-Za-z0-9_-]{20,}\b`)
+	emailPattern   = lazyregexp.New(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}`)
+	ipv4Pattern    = lazyregexp.New(`(^|[^0-9.])((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3})($|[^0-9.])`)
+	ipv6Candidate  = lazyregexp.New(`[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){2,7}`)
+	assignedSecret = lazyregexp.New(`(?i)[A-Z0-9_]*(PASSWORD|PASSWD|TOKEN|SECRET|API_?KEY)\s*=\s*\S|\b(password|passwd|secret|api_?key|token)\s*:\s+\S`)
+	privateKey     = lazyregexp.New(`-----BEGIN ([A-Z ]+ )?PRIVATE KEY-----`)
+	knownSecrets   = lazyregexp.New(`\b(AKIA|ASIA)[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{30,}\b|\bxox[abpr]-[A-Za-z0-9-]{10,}\b|\bsk_(live|test)_[A-Za-z0-9]{16,}\b|\baispm_[a-z0-9]{8,}_[A-Za-z0-9_-]{20,}\b`)
 )
 
 // forbiddenMarkers may not appear anywhere, as a key or inside a value.
@@ -54,13 +54,13 @@ func ScanJSON(doc []byte) []Finding {
 // ScanString returns the kind of sensitive content in s, or "".
 func ScanString(s string) string {
 	switch {
-	case privateKey().MatchString(s):
+	case privateKey.MatchString(s):
 		return "private_key"
-	case knownSecrets().MatchString(s), assignedSecret().MatchString(s):
+	case knownSecrets.MatchString(s), assignedSecret.MatchString(s):
 		return "secret_value"
-	case emailPattern().MatchString(s):
+	case emailPattern.MatchString(s):
 		return "email_address"
-	case ipv4Pattern().MatchString(s), hasIPv6(s):
+	case ipv4Pattern.MatchString(s), hasIPv6(s):
 		return "ip_address"
 	}
 	lower := strings.ToLower(s)
@@ -73,7 +73,7 @@ func ScanString(s string) string {
 }
 
 func hasIPv6(s string) bool {
-	for _, c := range ipv6Candidate().FindAllString(s, -1) {
+	for _, c := range ipv6Candidate.FindAllString(s, -1) {
 		// Times such as 16:49:29 look like candidates; only a parseable address with either
 		// "::" or all eight groups counts.
 		if (strings.Contains(c, "::") || strings.Count(c, ":") == 7) && net.ParseIP(c) != nil {
@@ -112,10 +112,4 @@ func scanKey(k string) string {
 		}
 	}
 	return ScanString(k)
-}
-
-// lazyRegexp compiles expr on first use rather than at start-up, so a Lambda function that
-// links this package but never matches pays nothing for it in its cold start.
-func lazyRegexp(expr string) func() *regexp.Regexp {
-	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

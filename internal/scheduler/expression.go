@@ -2,11 +2,11 @@ package scheduler
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/cavra-enterprise/aispm-reports/internal/lazyregexp"
 )
 
 // Expression is a parsed schedule expression. Both adapters validate through it, and the
@@ -18,26 +18,26 @@ type Expression struct {
 }
 
 var (
-	atRe   = lazyRegexp(`^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$`)
-	rateRe = lazyRegexp(`^rate\(([1-9][0-9]{0,6}) (minutes?|hours?|days?)\)$`)
-	cronRe = lazyRegexp(`^cron\((.*)\)$`)
+	atRe   = lazyregexp.New(`^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$`)
+	rateRe = lazyregexp.New(`^rate\(([1-9][0-9]{0,6}) (minutes?|hours?|days?)\)$`)
+	cronRe = lazyregexp.New(`^cron\((.*)\)$`)
 )
 
 // ParseExpression parses EventBridge Scheduler syntax: at(), rate() or a six-field cron().
 func ParseExpression(expr string) (Expression, error) {
-	if m := atRe().FindStringSubmatch(expr); m != nil {
+	if m := atRe.FindStringSubmatch(expr); m != nil {
 		t, err := time.Parse("2006-01-02T15:04:05", m[1])
 		if err != nil {
 			return Expression{}, fmt.Errorf("%w: %q: %v", ErrInvalid, expr, err)
 		}
 		return Expression{at: t}, nil
 	}
-	if m := rateRe().FindStringSubmatch(expr); m != nil {
+	if m := rateRe.FindStringSubmatch(expr); m != nil {
 		n, _ := strconv.Atoi(m[1])
 		unit := map[byte]time.Duration{'m': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour}[m[2][0]]
 		return Expression{every: time.Duration(n) * unit}, nil
 	}
-	if m := cronRe().FindStringSubmatch(expr); m != nil {
+	if m := cronRe.FindStringSubmatch(expr); m != nil {
 		c, err := parseCron(m[1])
 		if err != nil {
 			return Expression{}, fmt.Errorf("%w: %q: %v", ErrInvalid, expr, err)
@@ -326,10 +326,4 @@ func (c *cronSpec) next(after time.Time, loc *time.Location) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
-}
-
-// lazyRegexp compiles expr on first use rather than at start-up, so a Lambda function that
-// links this package but never matches pays nothing for it in its cold start.
-func lazyRegexp(expr string) func() *regexp.Regexp {
-	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

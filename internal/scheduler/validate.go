@@ -8,12 +8,14 @@ import (
 	// Timezones are validated and evaluated the same everywhere, including Lambda images
 	// without a zoneinfo database.
 	_ "time/tzdata"
+
+	"github.com/cavra-enterprise/aispm-reports/internal/lazyregexp"
 )
 
 // MaxPayload is the largest payload (EventBridge Scheduler's limit on a target's Input).
 const MaxPayload = 8192
 
-var nameRe = lazyRegexp(`^[0-9A-Za-z_.-]{1,64}$`)
+var nameRe = lazyregexp.New(`^[0-9A-Za-z_.-]{1,64}$`)
 
 // Validate checks a schedule the way EventBridge Scheduler would, so both adapters refuse
 // the same schedules with ErrInvalid: group and name ([0-9A-Za-z_.-], 1-64), expression,
@@ -42,10 +44,10 @@ func Validate(s Schedule) error {
 
 // ValidateName checks a group and a schedule name.
 func ValidateName(group, name string) error {
-	if !nameRe().MatchString(group) {
+	if !nameRe.MatchString(group) {
 		return fmt.Errorf("%w: group %q", ErrInvalid, group)
 	}
-	if !nameRe().MatchString(name) {
+	if !nameRe.MatchString(name) {
 		return fmt.Errorf("%w: name %q", ErrInvalid, name)
 	}
 	return nil

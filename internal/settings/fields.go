@@ -3,10 +3,11 @@ package settings
 import (
 	"fmt"
 	"net/mail"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/cavra-enterprise/aispm-reports/internal/lazyregexp"
 )
 
 // Step ids of the wizard (the public contract's list).
@@ -35,12 +36,12 @@ type Field struct {
 var (
 	// Lengths are bounded by the schema (maxLength), not here: a counted repeat such as
 	// {1,1000} makes Go's regexp compile a thousand-state program at every cold start.
-	secretRefPattern = regexp.MustCompile(`^(arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+|arn:aws:ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9/_.-]+|CAVRA_REPORT_[A-Z0-9_]+_REF)$`)
-	labelPattern     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
-	tldPattern       = regexp.MustCompile(`^[a-z]+$`)
-	colorPattern     = regexp.MustCompile(`^#[0-9A-Fa-f]{6}$`)
-	prefixPattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9/_-]*$`)
-	objectRefPattern = regexp.MustCompile(`^[a-z_]+:[A-Za-z0-9._/-]+$`)
+	secretRefPattern = lazyregexp.New(`^(arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+|arn:aws:ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9/_.-]+|CAVRA_REPORT_[A-Z0-9_]+_REF)$`)
+	labelPattern     = lazyregexp.New(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+	tldPattern       = lazyregexp.New(`^[a-z]+$`)
+	colorPattern     = lazyregexp.New(`^#[0-9A-Fa-f]{6}$`)
+	prefixPattern    = lazyregexp.New(`^[a-z0-9][a-z0-9/_-]*$`)
+	objectRefPattern = lazyregexp.New(`^[a-z_]+:[A-Za-z0-9._/-]+$`)
 )
 
 // Fields is the table of every setting.
@@ -141,7 +142,7 @@ var Fields = []Field{
 		check:       func(s Settings) error { return between(s.RetentionDays.AuditRecord, MinAuditDays, MaxRetentionDays) }},
 }
 
-var regionPattern = regexp.MustCompile(`^[a-z]{2}(-gov)?-[a-z]+-\d$`)
+var regionPattern = lazyregexp.New(`^[a-z]{2}(-gov)?-[a-z]+-\d$`)
 
 // emailModes deliver by email and so need a sender address; credentialModes also need a
 // credential reference (SES uses the service's own IAM role).
@@ -247,14 +248,14 @@ func timezone(v string) error {
 	return nil
 }
 
-func match(v string, re *regexp.Regexp, what string) error {
+func match(v string, re *lazyregexp.Regexp, what string) error {
 	if !re.MatchString(v) {
 		return fmt.Errorf("must be %s", what)
 	}
 	return nil
 }
 
-func optionalMatch(v string, re *regexp.Regexp, what string) error {
+func optionalMatch(v string, re *lazyregexp.Regexp, what string) error {
 	if v == "" {
 		return nil
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"sync"
 	"time"
 
@@ -24,7 +23,22 @@ const (
 	EnterpriseTrial = "enterprise_trial"
 )
 
-var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,39}$`)
+// validID: 2-40 lower-case letters, digits or '-', not starting with '-'. (A loop rather
+// than a regular expression compiled at start-up: every route function links this package.)
+func validID(id string) bool {
+	if len(id) < 2 || len(id) > 40 {
+		return false
+	}
+	for i, c := range id {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c == '-' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // Tenant is one customer organization.
 type Tenant struct {
@@ -66,7 +80,7 @@ func key(id string) (string, string) { return "T#" + id, "PROFILE" }
 
 // Create registers a tenant, with evidence.
 func (r *Registry) Create(ctx context.Context, id, displayName, edition string) (Tenant, error) {
-	if !idPattern.MatchString(id) {
+	if !validID(id) {
 		return Tenant{}, problem.InvalidField("tenant_id", "must be 2-40 lower-case letters, digits or '-'")
 	}
 	if edition != Community && edition != Enterprise && edition != EnterpriseTrial {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,5 +60,26 @@ func TestCreateGetAndCacheBound(t *testing.T) {
 	}
 	if _, err := reg.Get(ctx, "nobody"); !errors.Is(err, itemstore.ErrNotFound) {
 		t.Fatalf("missing tenant: %v", err)
+	}
+}
+
+func TestTenantIDRule(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewManual(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
+	items, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "t.db"), clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer items.Close()
+	reg := tenancy.NewRegistry(items, clk)
+	for id, ok := range map[string]bool{
+		"acme": true, "a1": true, "acme-corp-2": true, "0day": true, strings.Repeat("a", 40): true,
+		"a": false, "": false, strings.Repeat("b", 41): false, "-acme": false, "Acme": false,
+		"acme_corp": false, "acme corp": false, "acm\u00e9": false, "acme\n": false,
+	} {
+		_, err := reg.Create(ctx, id, "x", tenancy.Enterprise)
+		if p, refused := problem.As(err); refused != !ok || refused && p.Field != "tenant_id" || !refused && err != nil {
+			t.Errorf("Create(%q): %v (want accepted: %v)", id, err, ok)
+		}
 	}
 }
