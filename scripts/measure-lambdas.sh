@@ -3,7 +3,9 @@
 #   1. zip size of every function for arm64 (the AWS build; goal <= 10 MB zipped),
 #   2. time from process start to first-invoke-ready (the first GET .../invocation/next on a
 #      fake Runtime API on 127.0.0.1) of FUNCTIONS (default: one per start path), side by side with a
-#      hello-world aws-lambda-go bootstrap built the same way (goal <= 1.5x its median).
+#      hello-world aws-lambda-go bootstrap built the same way (goal <= 1.5x its median), and
+#      beside dynamodb-floor, hello plus a DynamoDB client: the least a function reading the
+#      item store can cost.
 #      The default FUNCTIONS take one function of each start path (docs/architecture.md).
 # Timing runs host-arch builds (this host cannot execute arm64), RUNS times each, interleaved.
 #   scripts/measure-lambdas.sh            RUNS=50 FUNCTIONS="get-catalog post-ingest" scripts/measure-lambdas.sh
@@ -33,7 +35,8 @@ build() { # name package
   CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w -buildid=' -o "$work/$1/bootstrap" "$2"
 }
 build hello ./scripts/coldstart/hello
-targets=("hello=$work/hello/bootstrap")
+build dynamodb-floor ./scripts/coldstart/dynamodbfloor
+targets=("hello=$work/hello/bootstrap" "dynamodb-floor=$work/dynamodb-floor/bootstrap")
 for f in $functions; do
   build "$f" "./functions/$f"
   targets+=("$f=$work/$f/bootstrap")

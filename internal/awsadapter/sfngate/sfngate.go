@@ -126,8 +126,11 @@ func (g *Gate) Open(ctx context.Context, ref string, timeout time.Duration, inpu
 	_, err = g.client.StartExecution(ctx, &sfn.StartExecutionInput{
 		StateMachineArn: aws.String(g.cfg.StateMachineARN), Name: aws.String(ref), Input: aws.String(string(raw)),
 	})
+	if err = translate(err); errors.Is(err, approvalgate.ErrExists) && g.startedBy(ctx, ref, in.OpenID) {
+		err = nil // the SDK retried a start whose first response was lost: it is ours
+	}
 	if err != nil {
-		return fmt.Errorf("open gate %s: %w", ref, translate(err))
+		return fmt.Errorf("open gate %s: %w", ref, err)
 	}
 	if _, err := g.awaitToken(ctx, ref); err != nil {
 		return fmt.Errorf("open gate %s: started, but %w", ref, err)
@@ -239,15 +242,64 @@ func (g *Gate) complete(ctx context.Context, ref string, c Claim) error {
 		}
 		_, err = g.client.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String(string(raw))})
 	}
+	if err = translate(err); errors.Is(err, approvalgate.ErrExpired) && c.Status != approvalgate.Expired && g.settledAs(ctx, ref, c) {
+		err = nil // the SDK retried a completion whose first response was lost: it landed
+	}
 	if err != nil {
-		return fmt.Errorf("complete task: %w", translate(err))
+		return fmt.Errorf("complete task: %w", err)
 	}
 	return nil
+}
+
+// startedBy tells whether the gate's execution is the one this Open started (its input
+// carries openID): a retried StartExecution meets its own first attempt.
+func (g *Gate) startedBy(ctx context.Context, ref, openID string) bool {
+	ex, err := g.describe(ctx, ref)
+	return err == nil && ex.openID == openID
+}
+
+// settleWait bounds how long settledAs waits for an execution to show a completion.
+const settleWait = 3 * time.Second
+
+// settledAs tells whether the gate's execution ended with c's decision, waiting briefly
+// for a task completed a moment ago to finish its execution. A token Step Functions no
+// longer knows is either one this claim already completed (the first attempt's response
+// was lost and the SDK retried) or one it timed out; only the execution's end tells them
+// apart. The status is enough: c won the gate's only claim, so no other decision exists.
+func (g *Gate) settledAs(ctx context.Context, ref string, c Claim) bool {
+	ctx, cancel := context.WithTimeout(ctx, settleWait)
+	defer cancel()
+	tick := time.NewTicker(tokenCheck)
+	defer tick.Stop()
+	for {
+		ex, err := g.describe(ctx, ref)
+		if err != nil {
+			return false
+		}
+		if st, final := ex.final(); final {
+			return st.Status == c.Status
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// compact is doc in the compact form final hands back ("" and null as nothing).
+func compact(doc []byte) []byte {
+	var buf bytes.Buffer
+	if len(doc) == 0 || string(doc) == "null" || json.Compact(&buf, doc) != nil {
+		return nil
+	}
+	return buf.Bytes()
 }
 
 // execution is what the adapter needs from DescribeExecution.
 type execution struct {
 	ref       string
+	openID    string
 	status    types.ExecutionStatus
 	errorName string
 	output    string
@@ -263,7 +315,7 @@ func (g *Gate) describe(ctx context.Context, ref string) (execution, error) {
 	if err := json.Unmarshal([]byte(aws.ToString(out.Input)), &in); err != nil {
 		return execution{}, fmt.Errorf("execution input: %w", err)
 	}
-	return execution{ref: ref, status: out.Status, errorName: aws.ToString(out.Error),
+	return execution{ref: ref, openID: in.OpenID, status: out.Status, errorName: aws.ToString(out.Error),
 		output: aws.ToString(out.Output), expiresAt: in.ExpiresAt}, nil
 }
 
@@ -288,10 +340,7 @@ func (ex execution) final() (approvalgate.State, bool) {
 		}
 		st.Status = out.Status
 		// Step Functions re-serializes documents; hand back the compact form.
-		var buf bytes.Buffer
-		if o := out.Decision.Output; len(o) > 0 && string(o) != "null" && json.Compact(&buf, o) == nil {
-			st.Output = buf.Bytes()
-		}
+		st.Output = compact(out.Decision.Output)
 		return st, true
 	default:
 		st.Status = approvalgate.Expired

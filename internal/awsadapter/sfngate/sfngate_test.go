@@ -3,6 +3,7 @@ package sfngate_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -156,5 +157,46 @@ func TestTokensReachTheirGates(t *testing.T) {
 		if st.Status != want || string(st.Output) != fmt.Sprintf(`{"i":%d}`, i) {
 			t.Errorf("gate %d = %s %s, want %s", i, st.Status, st.Output, want)
 		}
+	}
+}
+
+// lostResponses applies every start and completion twice, answering with the second
+// attempt: what the SDK's retry of a call whose first response was lost looks like.
+type lostResponses struct{ *sfn.Client }
+
+func (l lostResponses) StartExecution(ctx context.Context, in *sfn.StartExecutionInput, o ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error) {
+	if _, err := l.Client.StartExecution(ctx, in, o...); err != nil {
+		return nil, err
+	}
+	return l.Client.StartExecution(ctx, in, o...)
+}
+
+func (l lostResponses) SendTaskSuccess(ctx context.Context, in *sfn.SendTaskSuccessInput, o ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error) {
+	if _, err := l.Client.SendTaskSuccess(ctx, in, o...); err != nil {
+		return nil, err
+	}
+	return l.Client.SendTaskSuccess(ctx, in, o...)
+}
+
+// TestRetriedCallsAreRecognised: a start or a decision that landed although its response
+// was lost is the gate's own, not "already open" or "expired".
+func TestRetriedCallsAreRecognised(t *testing.T) {
+	c := client(t)
+	g := sfngate.New(lostResponses{c}, sfngate.NewMemTokens(), provision(t, c))
+	ctx := context.Background()
+	ref := approvalgatetest.Ref(t)
+	if err := g.Open(ctx, ref, time.Hour, nil); err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if err := g.Decide(ctx, ref, true, []byte(`{"by":"retry"}`)); err != nil {
+		t.Fatalf("Decide: %v", err)
+	}
+	st, err := g.Status(ctx, ref)
+	if err != nil || st.Status != approvalgate.Approved {
+		t.Fatalf("Status: %+v %v", st, err)
+	}
+	// A second gate under the same name is still refused: only the gate's own start passes.
+	if err := g.Open(ctx, ref, time.Hour, nil); !errors.Is(err, approvalgate.ErrExists) {
+		t.Fatalf("reopen: %v", err)
 	}
 }
