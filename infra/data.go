@@ -103,6 +103,9 @@ type StreamConsumerProps struct {
 	BatchSize int
 	// RetryAttempts of a failed batch; 0 means 10.
 	RetryAttempts int
+	// OnFailure receives the description (shard, sequence range) of every batch the consumer
+	// never took: retries spent or records aged out of the stream. nil drops them silently.
+	OnFailure awslambda.IEventSourceDlq
 }
 
 // AddStreamConsumer is the wiring point for the change-feed consumers (the audit writer,
@@ -126,6 +129,7 @@ func (d *Data) AddStreamConsumer(fn awslambda.IFunction, props StreamConsumerPro
 		RetryAttempts:           jsii.Number(float64(retries)),
 		BisectBatchOnError:      jsii.Bool(false),
 		ReportBatchItemFailures: jsii.Bool(true),
+		OnFailure:               props.OnFailure,
 	}))
 }
 

@@ -35,8 +35,11 @@ const (
 	OutAuditWriterFunction = "AuditWriterFunctionName"
 	OutAuditSealerFunction = "AuditSealerFunctionName"
 	OutAuditSealerSchedule = "AuditSealerScheduleName"
-	OutScheduleRunnerArn   = "ScheduleRunnerFunctionArn"
-	OutSchedulerRoleArn    = "SchedulerRoleArn"
+	// Where the descriptions of stream batches the audit writer never appended land.
+	OutAuditFailureQueueArn = "AuditFailureQueueArn"
+	OutAuditFailureQueueURL = "AuditFailureQueueUrl"
+	OutScheduleRunnerArn    = "ScheduleRunnerFunctionArn"
+	OutSchedulerRoleArn     = "SchedulerRoleArn"
 	// The approval gate (the end-to-end test reads executions back).
 	OutApprovalStateMachineArn = "ApprovalStateMachineArn"
 	OutApprovalActivityArn     = "ApprovalActivityArn"
@@ -118,6 +121,8 @@ func NewStack(scope constructs.Construct, cfg Config) (*Stack, error) {
 	output(OutAuditWriterFunction, s.Audit.Writer.FunctionName())
 	output(OutAuditSealerFunction, s.Audit.Sealer.FunctionName())
 	output(OutAuditSealerSchedule, s.Audit.SealerSchedule.ScheduleName())
+	output(OutAuditFailureQueueArn, s.Audit.Failures.QueueArn())
+	output(OutAuditFailureQueueURL, s.Audit.Failures.QueueUrl())
 	output(OutScheduleRunnerArn, s.Schedules.Runner.FunctionArn())
 	output(OutSchedulerRoleArn, s.Schedules.SchedulerRole.RoleArn())
 	output(OutApprovalStateMachineArn, s.Approvals.StateMachine.StateMachineArn())

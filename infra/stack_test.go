@@ -604,6 +604,67 @@ func TestAuditWriterOnTheStream(t *testing.T) {
 	})
 }
 
+// A batch the writer never appends is described in an encrypted, TLS-only queue kept 14
+// days and retained with the stack; alarms watch the writer's lag and that queue; only the
+// writer may send to it.
+func TestAuditStreamFailuresAreKeptAndAlarmed(t *testing.T) {
+	eachTarget(t, func(t *testing.T, target string, tp assertions.Template) {
+		writer := functionsByName(t, target)[auditWriterName]
+		queues := resources(target, "AWS::SQS::Queue")
+		if len(queues) != 1 {
+			t.Fatalf("want one queue, got %d", len(queues))
+		}
+		var queue string
+		for id, q := range queues {
+			queue = id
+			p := q["Properties"].(obj)
+			if p["SqsManagedSseEnabled"] != true || p["MessageRetentionPeriod"] != float64(14*24*3600) || q["DeletionPolicy"] != "Retain" {
+				t.Errorf("failure queue: %v (deletion %v)", p, q["DeletionPolicy"])
+			}
+		}
+		queueArn := obj{"Fn::GetAtt": []any{queue, "Arn"}}
+		assert(t, "stream batches the writer never took go to the queue", func() {
+			tp.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), obj{
+				"DestinationConfig": obj{"OnFailure": obj{"Destination": queueArn}},
+			})
+		})
+		assert(t, "failure queue is TLS-only", func() {
+			tp.HasResourceProperties(jsii.String("AWS::SQS::QueuePolicy"), obj{
+				"Queues":         []any{obj{"Ref": queue}},
+				"PolicyDocument": like(obj{"Statement": arrayWith(like(obj{"Effect": "Deny", "Condition": obj{"Bool": obj{"aws:SecureTransport": "false"}}}))}),
+			})
+		})
+		assert(t, "lag alarm on the writer's iterator age", func() {
+			tp.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj{
+				"Namespace": "AWS/Lambda", "MetricName": "IteratorAge", "Statistic": "Maximum", "Period": 300,
+				"Dimensions": []any{obj{"Name": "FunctionName", "Value": obj{"Ref": writer}}},
+				"Threshold":  auditLagAlarmMillis, "ComparisonOperator": "GreaterThanThreshold", "EvaluationPeriods": 1,
+			})
+		})
+		assert(t, "alarm on any described failure", func() {
+			tp.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj{
+				"Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible",
+				"Dimensions": []any{obj{"Name": "QueueName", "Value": obj{"Fn::GetAtt": []any{queue, "QueueName"}}}},
+				"Threshold":  0, "ComparisonOperator": "GreaterThanThreshold",
+			})
+		})
+		var senders []string
+		for id := range resources(target, "AWS::IAM::Role") {
+			for _, st := range policyStatements(target, id) {
+				if slices.Contains(actions(st["Action"]), "sqs:SendMessage") {
+					senders = append(senders, id)
+					if fmt.Sprint(st["Resource"]) != fmt.Sprint(queueArn) {
+						t.Errorf("%s may send to %v", id, st["Resource"])
+					}
+				}
+			}
+		}
+		if len(senders) != 1 || senders[0] != functionRole(target, writer) {
+			t.Errorf("roles that may send to the failure queue: %v, want only the writer's", senders)
+		}
+	})
+}
+
 // trustOf returns the assume-role statements of role (a logical ID).
 func trustOf(t *testing.T, target, role string) []any {
 	t.Helper()
@@ -866,7 +927,8 @@ func TestStackcheckReadsTheTemplate(t *testing.T) {
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e, err := stackcheck.ExpectFromTemplate(path, stackcheck.Outputs{"TableName": "t", "ArtifactBucketName": "b", "ApiId": "a", OutAuditWriterFunction: "w"})
+	e, err := stackcheck.ExpectFromTemplate(path, stackcheck.Outputs{"TableName": "t", "ArtifactBucketName": "b", "ApiId": "a", OutAuditWriterFunction: "w",
+		OutAuditFailureQueueArn: "arn:aws:sqs:us-east-1:000000000000:failures"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -885,7 +947,8 @@ func TestStackcheckReadsTheTemplate(t *testing.T) {
 		t.Errorf("function expectations: %+v", e)
 	}
 	if m := e.StreamConsumer; m == nil || m.Function != "w" || fmt.Sprint(m.FunctionResponseTypes) != "[ReportBatchItemFailures]" ||
-		m.BatchSize != 100 || m.StartingPosition != "TRIM_HORIZON" || m.Bisect || m.MaxRetries != auditWriterRetries {
+		m.BatchSize != 100 || m.StartingPosition != "TRIM_HORIZON" || m.Bisect || m.MaxRetries != auditWriterRetries ||
+		m.OnFailure != "arn:aws:sqs:us-east-1:000000000000:failures" {
 		t.Errorf("stream consumer expectations: %+v", m)
 	}
 	if fmt.Sprint(e.Schedules) != fmt.Sprint([]stackcheck.Schedule{{Name: emuCfg.StackName + "-audit-sealer", Expression: "rate(1 minute)", State: "ENABLED"}}) {

@@ -74,6 +74,9 @@ type StreamMapping struct {
 	StartingPosition      string
 	Bisect                bool
 	MaxRetries            int32
+	// OnFailure is the ARN of the queue that describes the batches the consumer never took
+	// (output AuditFailureQueueArn); "" when the template sets none.
+	OnFailure string
 }
 
 // Schedule is what an EventBridge Scheduler schedule must be.
@@ -162,6 +165,9 @@ func ExpectFromTemplate(templatePath string, out Outputs) (Expect, error) {
 			n, _ := p["BatchSize"].(float64)
 			r, _ := p["MaximumRetryAttempts"].(float64)
 			m.BatchSize, m.MaxRetries = int32(n), int32(r)
+			if get(p, "DestinationConfig", "OnFailure", "Destination") != nil {
+				m.OnFailure = out["AuditFailureQueueArn"]
+			}
 			e.StreamConsumer = m
 		case "AWS::StepFunctions::StateMachine":
 			e.ApprovalGate = &ApprovalGate{StateMachineArn: out["ApprovalStateMachineArn"], ActivityArn: out["ApprovalActivityArn"],
@@ -299,6 +305,9 @@ func checkStreamConsumer(ctx context.Context, c *lambda.Client, e Expect, r *Rep
 	}
 	got := StreamMapping{Function: want.Function, FunctionResponseTypes: types, BatchSize: aws.ToInt32(m.BatchSize),
 		StartingPosition: string(m.StartingPosition), Bisect: aws.ToBool(m.BisectBatchOnFunctionError), MaxRetries: aws.ToInt32(m.MaximumRetryAttempts)}
+	if d := m.DestinationConfig; d != nil && d.OnFailure != nil {
+		got.OnFailure = aws.ToString(d.OnFailure.Destination)
+	}
 	r.check(fmt.Sprint(got) == fmt.Sprint(*want), fmt.Sprintf("stream mapping %+v", *want), fmt.Sprintf("%+v", got))
 	r.check(strings.Contains(aws.ToString(m.EventSourceArn), ":table/"+e.TableName+"/stream/"), "stream mapping on the table's stream", aws.ToString(m.EventSourceArn))
 }
