@@ -16,15 +16,21 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/tenancy"
 )
 
-func TestCreateGetAndCacheBound(t *testing.T) {
-	ctx := context.Background()
+// registry is a tenant registry on a fresh SQLite store and a manual clock.
+func registry(t *testing.T) (*tenancy.Registry, *sqlitestore.Store, *clock.Manual) {
+	t.Helper()
 	clk := clock.NewManual(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
-	items, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "t.db"), clk)
+	items, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), clk)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer items.Close()
-	reg := tenancy.NewRegistry(items, clk)
+	t.Cleanup(func() { items.Close() })
+	return tenancy.NewRegistry(items, clk), items, clk
+}
+
+func TestCreateGetAndCacheBound(t *testing.T) {
+	ctx := context.Background()
+	reg, items, clk := registry(t)
 	if _, err := reg.Create(ctx, "acme", "Acme", tenancy.Enterprise); err != nil {
 		t.Fatal(err)
 	}
@@ -65,13 +71,7 @@ func TestCreateGetAndCacheBound(t *testing.T) {
 
 func TestTenantIDRule(t *testing.T) {
 	ctx := context.Background()
-	clk := clock.NewManual(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
-	items, err := sqlitestore.Open(ctx, filepath.Join(t.TempDir(), "t.db"), clk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer items.Close()
-	reg := tenancy.NewRegistry(items, clk)
+	reg, _, _ := registry(t)
 	for id, ok := range map[string]bool{
 		"acme": true, "a1": true, "acme-corp-2": true, "0day": true, strings.Repeat("a", 40): true,
 		"a": false, "": false, strings.Repeat("b", 41): false, "-acme": false, "Acme": false,
