@@ -40,8 +40,6 @@ type Services struct {
 	Audit     *audit.Writer
 	// Reports also gathers what the public exports read (the CLI's export command).
 	Reports *reportapi.Services
-	// Handlers serve every route of api.Routes().
-	Handlers api.Handlers
 }
 
 // Build creates the services.
@@ -62,6 +60,13 @@ func Build(p ports.Set) *Services {
 	s.Audit = newAuditWriter(p, st.Of)
 	s.Reports = &reportapi.Services{Tenants: s.Tenants, Settings: s.Settings, Artifacts: s.Artifacts, Packages: s.Packages,
 		Search: s.Search, Delivery: s.Delivery, Signer: p.Signer, Proofs: s.Audit, Items: p.Items}
+	return s
+}
+
+// Handlers serve every route of api.Routes(). They are joined here, on demand, rather than
+// in Build: the functions that serve no route (schedule runner, audit) then link no
+// handler code at all.
+func (s *Services) Handlers() api.Handlers {
 	handlers, err := api.Join(
 		catalogapi.Handlers(s.Tenants),
 		settingsapi.Handlers(s.Tenants, s.Settings),
@@ -71,13 +76,12 @@ func Build(p ports.Set) *Services {
 	if err != nil {
 		panic(err) // two packages claim one route: a wiring bug that every test run catches
 	}
-	s.Handlers = handlers
-	return s
+	return handlers
 }
 
 // Router serves the whole route table (the local server and the tests).
 func (s *Services) Router(log *slog.Logger) *api.Router {
-	rt, err := api.NewRouter(s.Handlers, api.Routes(), log)
+	rt, err := api.NewRouter(s.Handlers(), api.Routes(), log)
 	if err != nil {
 		panic(err) // Build joins a handler for every route; TestEveryRouteHasOneHandler guards it
 	}
@@ -90,7 +94,7 @@ func RouteHandlers(p ports.Set) (api.Handlers, error) {
 	if err := p.Require(ports.Items, ports.Objects, ports.Clock); err != nil {
 		return nil, err
 	}
-	return Build(p).Handlers, nil
+	return Build(p).Handlers(), nil
 }
 
 // Fire is the schedule target: the embedded scheduler's callback and the schedule-runner

@@ -22,7 +22,7 @@ func TestEveryRouteHasOneHandler(t *testing.T) {
 	}
 	t.Cleanup(func() { a.Close() })
 	var served, table []string
-	for name := range a.Handlers {
+	for name := range a.Handlers() {
 		served = append(served, name)
 	}
 	for _, r := range api.Routes() {

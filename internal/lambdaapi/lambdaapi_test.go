@@ -73,7 +73,7 @@ func TestAuthorizer(t *testing.T) {
 func TestHandlerUsesAuthorizerContextAndRouteRoles(t *testing.T) {
 	a := openApp(t)
 	route, _ := api.FindRoute("put-settings")
-	rt, err := api.NewRouter(a.Handlers, []api.Route{route}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rt, err := api.NewRouter(a.Handlers(), []api.Route{route}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
