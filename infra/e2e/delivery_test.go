@@ -244,6 +244,15 @@ func TestDelivery(t *testing.T) {
 			json.Unmarshal([]byte(aws.ToString(sc.Target.Input)), &sweep) != nil || sweep != (delivery.SweepPayload{Kind: delivery.SweepKind, TenantID: tenant}) {
 			t.Fatalf("retry schedule %s targets %+v", aws.ToString(sc.Arn), sc.Target)
 		}
+		// The attempt's watchdog, set before its claim, sweeps the same way 21 minutes on.
+		wd, err := d.clients.Scheduler.GetSchedule(ctx, &scheduler.GetScheduleInput{
+			GroupName: aws.String("tenant-" + tenant), Name: aws.String("delivery-watchdog-" + id + "-1")})
+		if err != nil {
+			t.Fatalf("watchdog schedule: %v", err)
+		}
+		if wd.Target == nil || aws.ToString(wd.Target.Arn) != d.out[outRunnerArn] || aws.ToString(wd.Target.Input) != aws.ToString(sc.Target.Input) {
+			t.Fatalf("watchdog schedule %s targets %+v", aws.ToString(wd.Arn), wd.Target)
+		}
 
 		if restore(); t.Failed() { // the provider is back
 			t.FailNow()
