@@ -57,6 +57,6 @@ func benchAppend(b *testing.B, h audittest.Harness) {
 	b.ReportMetric(float64(b.N*batchSize)/b.Elapsed().Seconds(), "entries/s")
 }
 
-func BenchmarkAppendEmbedded(b *testing.B) { benchAppend(b, embedded(b)) }
+func BenchmarkAppendEmbedded(b *testing.B) { benchAppend(b, audittest.Embedded(b)) }
 
 func BenchmarkAppendEmulator(b *testing.B) { benchAppend(b, emulated(b)) }

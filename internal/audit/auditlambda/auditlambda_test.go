@@ -2,8 +2,6 @@ package auditlambda_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -17,10 +15,7 @@ import (
 
 	"github.com/cavra-enterprise/aispm-reports/internal/audit"
 	"github.com/cavra-enterprise/aispm-reports/internal/audit/auditlambda"
-	"github.com/cavra-enterprise/aispm-reports/internal/clock"
-	"github.com/cavra-enterprise/aispm-reports/internal/embedded/keysigner"
-	"github.com/cavra-enterprise/aispm-reports/internal/embedded/sqlitestore"
-	"github.com/cavra-enterprise/aispm-reports/internal/embedded/wormfs"
+	"github.com/cavra-enterprise/aispm-reports/internal/audit/audittest"
 )
 
 func event(t *testing.T, name string) events.DynamoDBEvent {
@@ -38,22 +33,8 @@ func event(t *testing.T, name string) events.DynamoDBEvent {
 
 func writer(t *testing.T) *audit.Writer {
 	t.Helper()
-	dir := t.TempDir()
-	clk := clock.NewManual(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
-	items, err := sqlitestore.Open(context.Background(), filepath.Join(dir, "db"), clk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { items.Close() })
-	key := make([]byte, 32)
-	rand.Read(key)
-	objects, err := wormfs.Open(filepath.Join(dir, "worm"), "http://127.0.0.1", key, clk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	s, _ := keysigner.New(priv)
-	return audit.New(audit.Config{Items: items, Objects: objects, Signer: s, Clock: clk,
+	h := audittest.Embedded(t)
+	return audit.New(audit.Config{Items: h.Items, Objects: h.Objects, Signer: h.Signer, Clock: h.Clock,
 		Policy: func(context.Context, string) (audit.Policy, error) {
 			return audit.Policy{CheckpointEntries: 2, CheckpointEvery: time.Hour, RetentionDays: 1}, nil
 		}})
