@@ -19,7 +19,6 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/auditlog"
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/awsclient"
-	"github.com/cavra-enterprise/aispm-reports/internal/tenancy"
 )
 
 // Stack outputs of the audit and schedule machinery (infra/stack.go).
@@ -58,20 +57,9 @@ func TestAuditLogAndSchedules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	scheduler, keys := sched.NewFromConfig(cfg), kms.NewFromConfig(cfg)
+	scheduler, keys := d.clients.Scheduler, kms.NewFromConfig(cfg)
 
-	tenant := "e2e-audit-" + randomSuffix(t)
-	if _, err := d.svc.Tenants.Create(ctx, tenant, "E2E Audit Corp", tenancy.Enterprise); err != nil {
-		t.Fatalf("seed tenant: %v", err)
-	}
-	token := map[auth.Role]string{}
-	for _, role := range []auth.Role{auth.TenantAdmin, auth.ReportOperator, auth.AuditorViewer} {
-		tok, _, err := d.svc.Tokens.Issue(ctx, tenant, role, "system")
-		if err != nil {
-			t.Fatalf("issue %s token: %v", role, err)
-		}
-		token[role] = tok
-	}
+	tenant, token := d.seedTenant(t, "e2e-audit-", "E2E Audit Corp", auth.TenantAdmin, auth.ReportOperator, auth.AuditorViewer)
 	put := d.call(t, "PUT", reports+"/settings", token[auth.TenantAdmin], []byte(auditSettingsBody), nil)
 	if put.status != 200 {
 		t.Fatalf("put settings: %d %s", put.status, put.body)

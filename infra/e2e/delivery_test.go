@@ -24,12 +24,10 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
-	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/awsclient"
 	"github.com/cavra-enterprise/aispm-reports/internal/delivery"
 	"github.com/cavra-enterprise/aispm-reports/internal/emulatortest"
 	"github.com/cavra-enterprise/aispm-reports/internal/evidence"
 	"github.com/cavra-enterprise/aispm-reports/internal/mailer/mailertest"
-	"github.com/cavra-enterprise/aispm-reports/internal/tenancy"
 )
 
 const (
@@ -63,18 +61,7 @@ func TestDelivery(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	tenant := "e2e-dlv-" + randomSuffix(t)
-	if _, err := d.svc.Tenants.Create(ctx, tenant, "E2E Delivery Corp", tenancy.Enterprise); err != nil {
-		t.Fatalf("seed tenant: %v", err)
-	}
-	token := map[auth.Role]string{}
-	for _, role := range []auth.Role{auth.TenantAdmin, auth.ReportOperator, auth.Approver} {
-		tok, _, err := d.svc.Tokens.Issue(ctx, tenant, role, "system")
-		if err != nil {
-			t.Fatalf("issue %s token: %v", role, err)
-		}
-		token[role] = tok
-	}
+	tenant, token := d.seedTenant(t, "e2e-dlv-", "E2E Delivery Corp", auth.TenantAdmin, auth.ReportOperator, auth.Approver)
 	admin, operator, approver := token[auth.TenantAdmin], token[auth.ReportOperator], token[auth.Approver]
 	put := func(path string, body any) {
 		t.Helper()
@@ -347,11 +334,7 @@ func TestDelivery(t *testing.T) {
 func gateExecution(t *testing.T, d *deployment, ref string) *sfn.DescribeExecutionOutput {
 	t.Helper()
 	ctx := context.Background()
-	cfg, err := awsclient.Load(ctx, awsclient.Options{Region: region, Endpoint: d.endpoint})
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := sfn.NewFromConfig(cfg)
+	client := d.clients.SFN
 	id := ref[strings.LastIndex(ref, ":")+1:]
 	var next *string
 	for {

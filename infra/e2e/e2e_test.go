@@ -47,6 +47,26 @@ type deployment struct {
 	http     *http.Client
 }
 
+// seedTenant creates a tenant named prefix plus a random suffix straight in the deployed
+// table, with a token for each role.
+func (d *deployment) seedTenant(t *testing.T, prefix, displayName string, roles ...auth.Role) (string, map[auth.Role]string) {
+	t.Helper()
+	ctx := context.Background()
+	tenant := prefix + randomSuffix(t)
+	if _, err := d.svc.Tenants.Create(ctx, tenant, displayName, tenancy.Enterprise); err != nil {
+		t.Fatalf("seed tenant: %v", err)
+	}
+	token := map[auth.Role]string{}
+	for _, role := range roles {
+		tok, _, err := d.svc.Tokens.Issue(ctx, tenant, role, "system")
+		if err != nil {
+			t.Fatalf("issue %s token: %v", role, err)
+		}
+		token[role] = tok
+	}
+	return tenant, token
+}
+
 // deployed finds the emulator and the stack scripts/emulator-deploy.sh deployed on it.
 func deployed(t *testing.T) *deployment {
 	t.Helper()
@@ -155,18 +175,7 @@ const settingsBody = `{
 func TestDeployedStack(t *testing.T) {
 	d := deployed(t)
 	ctx := context.Background()
-	tenant := "e2e-" + randomSuffix(t)
-	if _, err := d.svc.Tenants.Create(ctx, tenant, "E2E Corp", tenancy.Enterprise); err != nil {
-		t.Fatalf("seed tenant: %v", err)
-	}
-	token := map[auth.Role]string{}
-	for _, role := range []auth.Role{auth.TenantAdmin, auth.ReportOperator, auth.AuditorViewer} {
-		tok, _, err := d.svc.Tokens.Issue(ctx, tenant, role, "system")
-		if err != nil {
-			t.Fatalf("issue %s token: %v", role, err)
-		}
-		token[role] = tok
-	}
+	tenant, token := d.seedTenant(t, "e2e-", "E2E Corp", auth.TenantAdmin, auth.ReportOperator, auth.AuditorViewer)
 	admin, operator, auditor := token[auth.TenantAdmin], token[auth.ReportOperator], token[auth.AuditorViewer]
 
 	t.Run("catalog", func(t *testing.T) {
