@@ -306,61 +306,56 @@ func (a *Aggregates) merge(o *Aggregates) {
 		}
 		a.Trend[day].merge(c)
 	}
-	mergeAgents(a.Agents, o.Agents)
-	mergeControls(a.Controls, o.Controls)
-	mergeControls(a.Packs, o.Packs)
-	for k, s := range o.Connectors {
-		d := a.Connectors[k]
-		if d == nil {
-			a.Connectors[k] = s
-			continue
-		}
-		d.Events += s.Events
-		if s.LastSeen.After(d.LastSeen) {
-			d.LastSeen = s.LastSeen
+	mergeMap(a.Agents, o.Agents, (*AgentStats).merge)
+	mergeMap(a.Controls, o.Controls, (*ControlStats).merge)
+	mergeMap(a.Packs, o.Packs, (*ControlStats).merge)
+	mergeMap(a.Connectors, o.Connectors, (*SourceStats).merge)
+}
+
+// mergeMap adds src's entries to dst: a key dst lacks takes src's value as it is, a key
+// both have is merged into dst's.
+func mergeMap[T any](dst, src map[string]*T, merge func(d, s *T)) {
+	for k, s := range src {
+		if d := dst[k]; d != nil {
+			merge(d, s)
+		} else {
+			dst[k] = s
 		}
 	}
 }
 
-func mergeAgents(dst, src map[string]*AgentStats) {
-	for k, s := range src {
-		d := dst[k]
-		if d == nil {
-			dst[k] = s
-			continue
-		}
-		for c := range s.Connectors {
-			d.Connectors[c] = true
-		}
-		d.Events += s.Events
-		d.Blocked += s.Blocked
-		d.ApprovalRequired += s.ApprovalRequired
-		if severityRank[s.MaxSeverity] > severityRank[d.MaxSeverity] {
-			d.MaxSeverity = s.MaxSeverity
-		}
-		d.MaxRisk = max(d.MaxRisk, s.MaxRisk)
-		d.RiskSum += s.RiskSum
-		d.RiskN += s.RiskN
-		if s.LastSeen.After(d.LastSeen) {
-			d.LastSeen = s.LastSeen
-		}
+func (d *AgentStats) merge(s *AgentStats) {
+	for c := range s.Connectors {
+		d.Connectors[c] = true
+	}
+	d.Events += s.Events
+	d.Blocked += s.Blocked
+	d.ApprovalRequired += s.ApprovalRequired
+	if severityRank[s.MaxSeverity] > severityRank[d.MaxSeverity] {
+		d.MaxSeverity = s.MaxSeverity
+	}
+	d.MaxRisk = max(d.MaxRisk, s.MaxRisk)
+	d.RiskSum += s.RiskSum
+	d.RiskN += s.RiskN
+	if s.LastSeen.After(d.LastSeen) {
+		d.LastSeen = s.LastSeen
 	}
 }
 
-func mergeControls(dst, src map[string]*ControlStats) {
-	for k, s := range src {
-		d := dst[k]
-		if d == nil {
-			dst[k] = s
-			continue
-		}
-		for p := range s.Packs {
-			d.Packs[p] = true
-		}
-		d.Decisions.merge(s.Decisions)
-		d.Events += s.Events
-		if s.LastSeen.After(d.LastSeen) {
-			d.LastSeen = s.LastSeen
-		}
+func (d *ControlStats) merge(s *ControlStats) {
+	for p := range s.Packs {
+		d.Packs[p] = true
+	}
+	d.Decisions.merge(s.Decisions)
+	d.Events += s.Events
+	if s.LastSeen.After(d.LastSeen) {
+		d.LastSeen = s.LastSeen
+	}
+}
+
+func (d *SourceStats) merge(s *SourceStats) {
+	d.Events += s.Events
+	if s.LastSeen.After(d.LastSeen) {
+		d.LastSeen = s.LastSeen
 	}
 }

@@ -228,3 +228,39 @@ func TestWindowDays(t *testing.T) {
 		t.Fatalf("days %s", got)
 	}
 }
+
+// TestMergeAddsPartsKeyByKey: the per-worker tallies Aggregate merges keep keys found in
+// one part as they are and add up keys found in both.
+func TestMergeAddsPartsKeyByKey(t *testing.T) {
+	t1, t2 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	part := func(events int, sev string, seen time.Time, conn string) *Aggregates {
+		a := newAggregates()
+		a.Events = events
+		a.Agents["agent-a"] = &AgentStats{Connectors: map[string]bool{conn: true}, Events: events, Blocked: 1,
+			MaxSeverity: sev, MaxRisk: events, RiskSum: events, RiskN: 1, LastSeen: seen}
+		a.Controls["ctl-1"] = &ControlStats{Packs: map[string]bool{"pack-" + conn: true}, Decisions: Counts{"allow": events}, Events: events, LastSeen: seen}
+		a.Packs["pack-x"] = &ControlStats{Packs: map[string]bool{}, Decisions: Counts{"deny": 1}, Events: 1, LastSeen: seen}
+		a.Connectors[conn] = &SourceStats{Events: events, LastSeen: seen}
+		a.Connectors["shared"] = &SourceStats{Events: 1, LastSeen: seen}
+		return a
+	}
+	total := newAggregates()
+	total.merge(part(3, "high", t2, "c1"))
+	total.merge(part(5, "low", t1, "c2"))
+	ag := total.Agents["agent-a"]
+	if total.Events != 8 || ag.Events != 8 || ag.Blocked != 2 || ag.MaxSeverity != "high" || ag.MaxRisk != 5 ||
+		ag.RiskSum != 8 || ag.RiskN != 2 || !ag.LastSeen.Equal(t2) || len(ag.Connectors) != 2 {
+		t.Fatalf("agent: %+v (events %d)", ag, total.Events)
+	}
+	ctl := total.Controls["ctl-1"]
+	if ctl.Events != 8 || ctl.Decisions["allow"] != 8 || len(ctl.Packs) != 2 || !ctl.LastSeen.Equal(t2) {
+		t.Fatalf("control: %+v", ctl)
+	}
+	if p := total.Packs["pack-x"]; p.Events != 2 || p.Decisions["deny"] != 2 {
+		t.Fatalf("pack: %+v", p)
+	}
+	if c1, c2, sh := total.Connectors["c1"], total.Connectors["c2"], total.Connectors["shared"]; c1.Events != 3 || c2.Events != 5 ||
+		sh.Events != 2 || !sh.LastSeen.Equal(t2) {
+		t.Fatalf("connectors: %+v %+v %+v", c1, c2, sh)
+	}
+}
