@@ -114,3 +114,13 @@ func ValidateQuery(q Query) error {
 	}
 	return nil
 }
+
+// ValidateDelete checks the write of a Delete call and returns it marked as a delete: the
+// zero Kind is Put, and a Delete call means delete; a Check is refused.
+func ValidateDelete(w Write) (Write, error) {
+	if w.Kind == Check {
+		return w, fmt.Errorf("delete %s/%s with write kind Check: %w", w.Item.PK, w.Item.SK, ErrInvalid)
+	}
+	w.Kind = Delete
+	return w, ValidateWrite(w)
+}

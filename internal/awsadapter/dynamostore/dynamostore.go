@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -101,32 +100,8 @@ func itemFrom(m map[string]scalar) (itemstore.Item, error) {
 	if err := errors.Join(errs[:]...); err != nil {
 		return itemstore.Item{}, fmt.Errorf("decode item %s/%s: %w", it.PK, it.SK, err)
 	}
-	it.Data, it.ExpiresAt = []byte(data), fromEpoch(exp)
+	it.Data, it.ExpiresAt = []byte(data), itemstore.ExpiryFromSeconds(exp)
 	return it, nil
-}
-
-// toEpoch rounds a TTL up to whole seconds, DynamoDB's TTL unit, so an item never expires
-// early. 0 means no TTL.
-func toEpoch(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	sec := t.Unix()
-	if t.Nanosecond() > 0 {
-		sec++
-	}
-	return max(sec, 1) // expires_at 0 would read as "never"; anything before 1970 has expired
-}
-
-func fromEpoch(sec int64) time.Time {
-	if sec == 0 {
-		return time.Time{}
-	}
-	return time.Unix(sec, 0).UTC()
-}
-
-func live(it itemstore.Item, now time.Time) bool {
-	return it.ExpiresAt.IsZero() || now.Before(it.ExpiresAt)
 }
 
 func numAttr(n int64) types.AttributeValue {

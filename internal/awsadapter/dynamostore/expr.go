@@ -83,7 +83,7 @@ func (e *expr) replace(it itemstore.Item, c itemstore.Condition) string {
 	} else {
 		removes = append(removes, e.n(AttrGSI1PK), e.n(AttrGSI1SK))
 	}
-	if exp := toEpoch(it.ExpiresAt); exp != 0 {
+	if exp := itemstore.ExpirySeconds(it.ExpiresAt); exp != 0 {
 		sets = append(sets, e.n(AttrExpiresAt)+" = "+e.v("exp", numAttr(exp)))
 	} else {
 		removes = append(removes, e.n(AttrExpiresAt))

@@ -32,7 +32,7 @@ func (s *Store) Get(ctx context.Context, pk, sk string) (itemstore.Item, error) 
 		return itemstore.Item{}, err
 	}
 	// DynamoDB deletes expired items lazily (within days), so expiry is decided here.
-	if !live(it, s.clk.Now()) {
+	if !it.LiveAt(s.clk.Now()) {
 		return itemstore.Item{}, fmt.Errorf("get %s/%s: expired: %w", pk, sk, itemstore.ErrNotFound)
 	}
 	return it, nil

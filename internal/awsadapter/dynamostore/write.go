@@ -124,7 +124,7 @@ func appliedByEarlierAttempt(err error, attempts int32, it itemstore.Item, c ite
 	stored, derr := itemFrom(fromDynamo(ccf.Item))
 	if derr != nil || stored.PK != it.PK || stored.SK != it.SK || stored.Version != want ||
 		!bytes.Equal(stored.Data, it.Data) || stored.GSI1PK != it.GSI1PK || stored.GSI1SK != it.GSI1SK ||
-		toEpoch(stored.ExpiresAt) != toEpoch(it.ExpiresAt) {
+		itemstore.ExpirySeconds(stored.ExpiresAt) != itemstore.ExpirySeconds(it.ExpiresAt) {
 		return itemstore.Item{}, false
 	}
 	return stored, true
@@ -132,16 +132,13 @@ func appliedByEarlierAttempt(err error, attempts int32, it itemstore.Item, c ite
 
 // Delete removes the item if its condition holds. Deleting a missing item is not an error.
 func (s *Store) Delete(ctx context.Context, w itemstore.Write) error {
-	if w.Kind == itemstore.Check {
-		return fmt.Errorf("delete %s/%s with write kind Check: %w", w.Item.PK, w.Item.SK, itemstore.ErrInvalid)
-	}
-	w.Kind = itemstore.Delete // the zero Kind is Put; a Delete call means delete
-	if err := itemstore.ValidateWrite(w); err != nil {
+	w, err := itemstore.ValidateDelete(w)
+	if err != nil {
 		return err
 	}
 	e := newExpr()
 	cond := e.condition(w.Cond, w.ExpectVersion, s.clk.Now().Unix())
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+	_, err = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       keyOf(w.Item.PK, w.Item.SK),
 		ConditionExpression:       optional(cond),

@@ -27,7 +27,7 @@ func toImage(it *itemstore.Item) (sql.NullString, error) {
 		return sql.NullString{}, nil
 	}
 	b, err := json.Marshal(image{PK: it.PK, SK: it.SK, GSI1PK: it.GSI1PK, GSI1SK: it.GSI1SK,
-		ExpiresAt: toEpoch(it.ExpiresAt), Version: it.Version, Data: string(it.Data)})
+		ExpiresAt: itemstore.ExpirySeconds(it.ExpiresAt), Version: it.Version, Data: string(it.Data)})
 	if err != nil {
 		return sql.NullString{}, fmt.Errorf("encode change image of %s/%s: %w", it.PK, it.SK, err)
 	}
@@ -43,7 +43,7 @@ func fromImage(s sql.NullString) (*itemstore.Item, error) {
 		return nil, fmt.Errorf("decode change image: %w", err)
 	}
 	return &itemstore.Item{PK: im.PK, SK: im.SK, GSI1PK: im.GSI1PK, GSI1SK: im.GSI1SK,
-		ExpiresAt: fromEpoch(im.ExpiresAt), Version: im.Version, Data: []byte(im.Data)}, nil
+		ExpiresAt: itemstore.ExpiryFromSeconds(im.ExpiresAt), Version: im.Version, Data: []byte(im.Data)}, nil
 }
 
 // record appends a change inside the item write's transaction: both commit or neither.

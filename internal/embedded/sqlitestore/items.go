@@ -27,7 +27,7 @@ func scanItem(sc scanner) (itemstore.Item, error) {
 	if err := sc.Scan(&it.PK, &it.SK, &gpk, &gsk, &exp, &it.Version, &it.Data); err != nil {
 		return itemstore.Item{}, err
 	}
-	it.GSI1PK, it.GSI1SK, it.ExpiresAt = gpk.String, gsk.String, fromEpoch(exp)
+	it.GSI1PK, it.GSI1SK, it.ExpiresAt = gpk.String, gsk.String, itemstore.ExpiryFromSeconds(exp)
 	return it, nil
 }
 
@@ -43,30 +43,6 @@ func load(ctx context.Context, q rowLoader, pk, sk string) (*itemstore.Item, err
 	return &it, nil
 }
 
-// toEpoch rounds a TTL up to whole seconds (DynamoDB's unit) so an item never expires early.
-func toEpoch(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	sec := t.Unix()
-	if t.Nanosecond() > 0 {
-		sec++
-	}
-	return max(sec, 1) // 0 means "never"; anything before 1970 has long expired
-}
-
-func fromEpoch(sec int64) time.Time {
-	if sec == 0 {
-		return time.Time{}
-	}
-	return time.Unix(sec, 0).UTC()
-}
-
-// live reports whether a stored row counts as present at now.
-func live(it *itemstore.Item, now time.Time) bool {
-	return it != nil && (it.ExpiresAt.IsZero() || now.Before(it.ExpiresAt))
-}
-
 // Get returns the live item with the key.
 func (s *Store) Get(ctx context.Context, pk, sk string) (itemstore.Item, error) {
 	if err := itemstore.ValidateKey(pk, sk); err != nil {
@@ -76,7 +52,7 @@ func (s *Store) Get(ctx context.Context, pk, sk string) (itemstore.Item, error) 
 	if err != nil {
 		return itemstore.Item{}, err
 	}
-	if !live(it, s.clk.Now()) {
+	if it == nil || !it.LiveAt(s.clk.Now()) {
 		return itemstore.Item{}, fmt.Errorf("get %s/%s: %w", pk, sk, itemstore.ErrNotFound)
 	}
 	return *it, nil
@@ -107,11 +83,8 @@ func (s *Store) Put(ctx context.Context, w itemstore.Write) (itemstore.Item, err
 
 // Delete removes the item if its condition holds. Deleting a missing item is not an error.
 func (s *Store) Delete(ctx context.Context, w itemstore.Write) error {
-	if w.Kind == itemstore.Check {
-		return fmt.Errorf("delete %s/%s with write kind Check: %w", w.Item.PK, w.Item.SK, itemstore.ErrInvalid)
-	}
-	w.Kind = itemstore.Delete // the zero Kind is Put; a Delete call means delete
-	if err := itemstore.ValidateWrite(w); err != nil {
+	w, err := itemstore.ValidateDelete(w)
+	if err != nil {
 		return err
 	}
 	return s.write(ctx, func(tx *sql.Tx, now time.Time) error {
@@ -168,7 +141,7 @@ func apply(ctx context.Context, tx *sql.Tx, w itemstore.Write, cur *itemstore.It
 
 // holds checks w's condition against the stored row cur (nil when none).
 func holds(w itemstore.Write, cur *itemstore.Item, now time.Time) error {
-	alive := live(cur, now)
+	alive := cur != nil && cur.LiveAt(now)
 	switch {
 	case w.Cond == itemstore.IfAbsent && alive:
 		return fmt.Errorf("%s/%s exists: %w", w.Item.PK, w.Item.SK, itemstore.ErrConflict)
@@ -184,11 +157,11 @@ func holds(w itemstore.Write, cur *itemstore.Item, now time.Time) error {
 // and records the change.
 func putItem(ctx context.Context, tx *sql.Tx, it itemstore.Item, cur *itemstore.Item, now time.Time) (itemstore.Item, error) {
 	it.Version = 1
-	if live(cur, now) {
+	if cur != nil && cur.LiveAt(now) {
 		it.Version = cur.Version + 1
 	}
-	exp := toEpoch(it.ExpiresAt)
-	it.ExpiresAt = fromEpoch(exp)
+	exp := itemstore.ExpirySeconds(it.ExpiresAt)
+	it.ExpiresAt = itemstore.ExpiryFromSeconds(exp)
 	if it.Data == nil {
 		it.Data = []byte{}
 	}
