@@ -212,7 +212,7 @@ func TestDelivery(t *testing.T) {
 		first := sendView(t, send(t, "e2e-retry-1", to))
 		id := strings.TrimPrefix(first.DeliveryRef, "delivery:")
 		// A connection refused by the provider is a transient failure: retried, not dead-lettered.
-		if first.Status != delivery.StatusRetryScheduled || len(first.Attempts) != 1 || first.Attempts[0].Outcome != "failed" ||
+		if first.Status != delivery.StatusRetryScheduled || len(first.Attempts) != 1 || first.Attempts[0].Outcome != delivery.OutcomeFailed ||
 			first.FailureClass != delivery.FailUnknown || first.Attempts[0].FailureClass != delivery.FailUnknown {
 			t.Fatalf("send during the provider outage: %+v", first)
 		}
@@ -256,7 +256,7 @@ func TestDelivery(t *testing.T) {
 		}
 		fire()
 		got := deliveryByRef(t, d, admin, first.DeliveryRef)
-		if got.Status != delivery.StatusDelivered || len(got.Attempts) != 2 || got.Attempts[1].Outcome != "succeeded" || got.Attempts[1].FailureClass != "" {
+		if got.Status != delivery.StatusDelivered || len(got.Attempts) != 2 || got.Attempts[1].Outcome != delivery.OutcomeSucceeded || got.Attempts[1].FailureClass != "" {
 			t.Fatalf("after the retry: %+v", got)
 		}
 		msgs := emulatortest.MotoMailTo(t, mailMoto(), to)

@@ -11,13 +11,12 @@ import (
 // Regexp is a regular expression compiled on first use; a bad expression panics then, as
 // regexp.MustCompile would at start-up (each package's tests exercise its patterns).
 type Regexp struct {
-	expr string
-	re   func() *regexp.Regexp
+	re func() *regexp.Regexp
 }
 
 // New returns the lazily compiled expr.
 func New(expr string) *Regexp {
-	return &Regexp{expr: expr, re: sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })}
+	return &Regexp{re: sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })}
 }
 
 // MatchString reports whether s contains a match.
@@ -28,6 +27,3 @@ func (r *Regexp) FindStringSubmatch(s string) []string { return r.re().FindStrin
 
 // FindAllString returns up to n successive matches (all when n < 0).
 func (r *Regexp) FindAllString(s string, n int) []string { return r.re().FindAllString(s, n) }
-
-// String returns the expression.
-func (r *Regexp) String() string { return r.expr }
