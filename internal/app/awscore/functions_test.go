@@ -145,9 +145,6 @@ var heavy = []string{
 const jsonSchema = "github.com/santhosh-tekuri/jsonschema/v6"
 
 func TestLightFunctionsLinkOnlyTheirDomain(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs go list")
-	}
 	mains := []string{"authorizer"}
 	for _, lf := range lightFunctions(t) {
 		mains = append(mains, lf.dir)
