@@ -17,18 +17,27 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/problem"
 )
 
-//go:embed *.json
+// Only *.schema.json: schemas/openapi.json beside them is the generated API description, not
+// a schema to compile.
+//
+//go:embed *.schema.json
 var files embed.FS
 
 // Names of the schemas the code validates against.
 const (
 	Settings       = "settings.schema.json"
 	IngestEnvelope = "ingest-envelope.schema.json"
+	LiveEnvelope   = "live-ingestion-envelope.schema.json"
 	IngestRequest  = "ingest-request.schema.json"
 	RenderRequest  = "render-request.schema.json"
 	SearchRequest  = "search-request.schema.json"
 	LegalHold      = "legal-hold-request.schema.json"
 	PackageRequest = "package-request.schema.json"
+	Policy         = "recipient-policy.schema.json"
+	SendRequest    = "send-request.schema.json"
+	Decision       = "approval-decision-request.schema.json"
+	// ErrorBody is the body of every 4xx/5xx answer (api.ErrorBody).
+	ErrorBody = "error.schema.json"
 )
 
 var (
@@ -41,7 +50,7 @@ func load() (map[string]*jsonschema.Schema, error) {
 	compileOnce.Do(func() {
 		c := jsonschema.NewCompiler()
 		c.AssertFormat()
-		names, err := fs.Glob(files, "*.json")
+		names, err := fs.Glob(files, "*.schema.json")
 		if err != nil {
 			compileErr = err
 			return
@@ -73,9 +82,12 @@ func load() (map[string]*jsonschema.Schema, error) {
 
 // Names lists every embedded schema.
 func Names() []string {
-	names, _ := fs.Glob(files, "*.json")
+	names, _ := fs.Glob(files, "*.schema.json")
 	return names
 }
+
+// Raw returns a schema's file as committed (the OpenAPI generator embeds them).
+func Raw(name string) ([]byte, error) { return files.ReadFile(name) }
 
 // Validate checks a decoded JSON value (from jsonschema.UnmarshalJSON or encoding/json with
 // UseNumber) against a schema. A refusal names the first failing field as a dotted path

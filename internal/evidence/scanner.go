@@ -51,6 +51,14 @@ func ScanJSON(doc []byte) []Finding {
 	return out
 }
 
+// ScanValue walks an already decoded JSON value (maps, slices, strings) and returns every
+// finding, without encoding it again.
+func ScanValue(v any) []Finding {
+	var out []Finding
+	walk("$", v, &out)
+	return out
+}
+
 // ScanString returns the kind of sensitive content in s, or "".
 func ScanString(s string) string {
 	switch {

@@ -22,18 +22,21 @@ const maxFutureSkew = 24 * time.Hour
 // parsed is one validated envelope with its canonical bytes.
 type parsed struct {
 	index     int
-	field     string // "envelopes[3]" or "" for a single envelope
-	env       Envelope
+	field     string // "envelopes[3]", "lines[3]" or "" for a single envelope
+	key       string // idempotency key
+	keyField  string // where the key came from, for a refusal
+	eventID   string
 	at        time.Time
 	line      []byte // canonical JSON, the bytes stored in the segment
-	digest    string
+	digest    string // of the event's content: equal for every delivery of one event
 	isBatch   bool
 	duplicate bool
 }
 
-// Parse validates a request body: one envelope or {"envelopes": [...]}. Nothing is accepted
-// unless everything is valid.
-func Parse(body []byte, now time.Time) ([]parsed, error) {
+// Parse validates a JSON request body: one envelope or {"envelopes": [...]}, each the
+// public envelope or the product's own (legacy) shape. tenantID is the caller's tenant.
+// Nothing is accepted unless everything is valid.
+func Parse(body []byte, tenantID string, now time.Time) ([]parsed, error) {
 	doc, err := schemas.Decode(body)
 	if err != nil {
 		return nil, problem.New(problem.Invalid, "malformed_json", "", "request body is not valid JSON")
@@ -44,7 +47,7 @@ func Parse(body []byte, now time.Time) ([]parsed, error) {
 	}
 	raw, isBatch := obj["envelopes"]
 	if !isBatch {
-		p, err := parseOne(obj, "", now)
+		p, err := parseOne(obj, "", tenantID, now)
 		if err != nil {
 			return nil, err
 		}
@@ -54,9 +57,47 @@ func Parse(body []byte, now time.Time) ([]parsed, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseAll(list, "envelopes", tenantID, now)
+}
+
+// ParseNDJSON validates an application/x-ndjson body: one envelope a line (blank lines
+// ignored), 1 to MaxBatch of them. A refusal names the line as lines[<0-based line index>].
+func ParseNDJSON(body []byte, tenantID string, now time.Time) ([]parsed, error) {
+	var docs []any
+	var fields []string
+	for i, ln := range bytes.Split(body, []byte{'\n'}) {
+		ln = bytes.TrimSpace(ln)
+		if len(ln) == 0 {
+			continue
+		}
+		if len(docs) == MaxBatch {
+			return nil, problem.New(problem.Invalid, "batch_size", "", fmt.Sprintf("a stream holds 1 to %d envelopes", MaxBatch))
+		}
+		doc, err := schemas.Decode(ln)
+		if err != nil {
+			return nil, problem.New(problem.Invalid, "malformed_json", fmt.Sprintf("lines[%d]", i), fmt.Sprintf("line %d is not one JSON document", i+1))
+		}
+		docs, fields = append(docs, doc), append(fields, fmt.Sprintf("lines[%d]", i))
+	}
+	if len(docs) == 0 {
+		return nil, problem.New(problem.Invalid, "batch_size", "", fmt.Sprintf("a stream holds 1 to %d envelopes", MaxBatch))
+	}
+	out := make([]parsed, 0, len(docs))
+	for i, doc := range docs {
+		p, err := parseOne(doc, fields[i], tenantID, now)
+		if err != nil {
+			return nil, err
+		}
+		p.index, p.isBatch = i, true
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func parseAll(list []any, name, tenantID string, now time.Time) ([]parsed, error) {
 	out := make([]parsed, 0, len(list))
 	for i, item := range list {
-		p, err := parseOne(item, fmt.Sprintf("envelopes[%d]", i), now)
+		p, err := parseOne(item, fmt.Sprintf("%s[%d]", name, i), tenantID, now)
 		if err != nil {
 			return nil, err
 		}
@@ -82,36 +123,105 @@ func batchItems(obj map[string]any, raw any) ([]any, error) {
 	return list, nil
 }
 
-func parseOne(doc any, field string, now time.Time) (parsed, error) {
+// parseOne dispatches on schema_version: the public envelope, or the product's own shape.
+func parseOne(doc any, field, tenantID string, now time.Time) (parsed, error) {
+	obj, ok := doc.(map[string]any)
+	if !ok {
+		return parsed{}, problem.New(problem.Invalid, "schema_violation", field, "an envelope is a JSON object")
+	}
+	switch v, _ := obj["schema_version"].(string); v {
+	case PublicSchemaVersion:
+		return parsePublic(doc, field, tenantID, now)
+	case EnvelopeSchemaVersion:
+		return parseLegacy(doc, field, now)
+	}
+	return parsed{}, problem.New(problem.Invalid, "schema_violation", joinField(field, "schema_version"),
+		"must be "+PublicSchemaVersion+" (or the legacy "+EnvelopeSchemaVersion+")")
+}
+
+func parsePublic(doc any, field, tenantID string, now time.Time) (parsed, error) {
+	if err := refuseRawContent(doc, field); err != nil {
+		return parsed{}, err
+	}
+	if err := schemas.Validate(schemas.LiveEnvelope, field, doc); err != nil {
+		return parsed{}, err
+	}
+	if err := refuseSensitive(doc, field); err != nil {
+		return parsed{}, err
+	}
+	var env PublicEnvelope
+	if err := decodeStrict(doc, &env); err != nil {
+		return parsed{}, problem.New(problem.Invalid, "schema_violation", field, "envelope does not match its schema")
+	}
+	if err := checkPublic(&env, field, tenantID); err != nil {
+		return parsed{}, err
+	}
+	at, err := eventTime(env.Event.OccurredAt, field, now)
+	if err != nil {
+		return parsed{}, err
+	}
+	digest, err := canonjson.DigestOf(env.contentView())
+	if err != nil {
+		return parsed{}, err
+	}
+	stampReceived(&env, now)
+	line, err := canonjson.Marshal(env)
+	if err != nil {
+		return parsed{}, err
+	}
+	return parsed{field: field, key: env.idempotencyKey(), keyField: env.idempotencyKeyField(), eventID: env.Event.EventID, at: at, line: line, digest: digest}, nil
+}
+
+func parseLegacy(doc any, field string, now time.Time) (parsed, error) {
 	if err := schemas.Validate(schemas.IngestEnvelope, field, doc); err != nil {
 		return parsed{}, err
 	}
-	raw, err := json.Marshal(doc)
-	if err != nil {
+	if err := refuseSensitive(doc, field); err != nil {
 		return parsed{}, err
 	}
-	if f, found := sensitive(raw); found {
-		return parsed{}, problem.New(problem.Invalid, "sensitive_content_refused", joinField(field, f.Path),
-			"envelopes carry metadata only: "+strings.ReplaceAll(f.Kind, "_", " ")+" is not accepted")
-	}
 	var env Envelope
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&env); err != nil {
+	if err := decodeStrict(doc, &env); err != nil {
 		return parsed{}, problem.New(problem.Invalid, "schema_violation", field, "envelope does not match its schema")
 	}
-	at, err := time.Parse(time.RFC3339Nano, env.Event.OccurredAt)
+	at, err := eventTime(env.Event.OccurredAt, field, now)
 	if err != nil {
-		return parsed{}, problem.InvalidField(joinField(field, "$.event.occurred_at"), "must be an RFC 3339 timestamp")
-	}
-	if at.After(now.Add(maxFutureSkew)) {
-		return parsed{}, problem.InvalidField(joinField(field, "$.event.occurred_at"), "is more than 24 hours in the future")
+		return parsed{}, err
 	}
 	line, err := canonjson.Marshal(env)
 	if err != nil {
 		return parsed{}, err
 	}
-	return parsed{field: field, env: env, at: at.UTC(), line: line, digest: canonjson.Digest(line)}, nil
+	return parsed{field: field, key: env.IdempotencyKey, keyField: "idempotency_key", eventID: env.Event.EventID, at: at, line: line, digest: canonjson.Digest(line)}, nil
+}
+
+// decodeStrict turns a schema-valid document into its struct, refusing unknown fields.
+func decodeStrict(doc any, into any) error {
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	return dec.Decode(into)
+}
+
+func eventTime(occurredAt, field string, now time.Time) (time.Time, error) {
+	at, err := time.Parse(time.RFC3339Nano, occurredAt)
+	if err != nil {
+		return time.Time{}, problem.InvalidField(joinField(field, "$.event.occurred_at"), "must be an RFC 3339 timestamp")
+	}
+	if at.After(now.Add(maxFutureSkew)) {
+		return time.Time{}, problem.InvalidField(joinField(field, "$.event.occurred_at"), "is more than 24 hours in the future")
+	}
+	return at.UTC(), nil
+}
+
+func refuseSensitive(doc any, field string) error {
+	if f, found := sensitive(doc); found {
+		return problem.New(problem.Invalid, "sensitive_content_refused", joinField(field, f.Path),
+			"envelopes carry metadata only: "+strings.ReplaceAll(f.Kind, "_", " ")+" is not accepted")
+	}
+	return nil
 }
 
 // joinField turns a scanner path ("$.event.tool") into a request field under prefix.
@@ -128,11 +238,16 @@ func joinField(prefix, scanPath string) string {
 	return prefix + "." + p
 }
 
-// sensitive returns the first finding of the redaction scanner, except a four-part version
-// number in agent_version, which only looks like an IPv4 address.
-func sensitive(raw []byte) (evidence.Finding, bool) {
-	for _, f := range evidence.ScanJSON(raw) {
-		if f.Kind == "ip_address" && f.Path == "$.source.agent_version" {
+// versionFields hold software versions: a four-part version number only looks like an IPv4
+// address there.
+var versionFields = map[string]bool{
+	"$.source.agent_version": true, "$.source.runtime_version": true, "$.source.collector_version": true,
+}
+
+// sensitive returns the first finding of the redaction scanner over a decoded envelope.
+func sensitive(doc any) (evidence.Finding, bool) {
+	for _, f := range evidence.ScanValue(doc) {
+		if f.Kind == "ip_address" && versionFields[f.Path] {
 			continue
 		}
 		return f, true

@@ -64,7 +64,8 @@ type Result struct {
 
 // EnvelopeState is the outcome for one envelope, in request order.
 type EnvelopeState struct {
-	IdempotencyKey string `json:"idempotency_key"`
+	IdempotencyKey string `json:"idempotency_key"` // as given, or derived from connector and event id
+	EventID        string `json:"event_id"`
 	Status         string `json:"status"` // accepted | duplicate
 }
 
@@ -99,13 +100,26 @@ func DayKey(tenantID, day string) string { return "T#" + tenantID + "#SEG#" + da
 
 func idemKey(tenantID, key string) string { return "T#" + tenantID + "#IDEM#" + key }
 
-// Ingest validates and stores a request body for tenantID.
+// Ingest validates and stores a JSON request body (one envelope or a batch) for tenantID.
 func (s *Service) Ingest(ctx context.Context, tenantID, actorRole string, body []byte) (Result, error) {
 	now := s.clock.Now()
-	envs, err := Parse(body, now)
+	envs, err := Parse(body, tenantID, now)
 	if err != nil {
 		return Result{}, err
 	}
+	return s.store(ctx, tenantID, actorRole, envs)
+}
+
+// IngestNDJSON validates and stores an application/x-ndjson body (one envelope a line).
+func (s *Service) IngestNDJSON(ctx context.Context, tenantID, actorRole string, body []byte) (Result, error) {
+	envs, err := ParseNDJSON(body, tenantID, s.clock.Now())
+	if err != nil {
+		return Result{}, err
+	}
+	return s.store(ctx, tenantID, actorRole, envs)
+}
+
+func (s *Service) store(ctx context.Context, tenantID, actorRole string, envs []parsed) (Result, error) {
 	if err := dedupeBatch(envs); err != nil {
 		return Result{}, err
 	}
@@ -130,7 +144,7 @@ func (s *Service) Ingest(ctx context.Context, tenantID, actorRole string, body [
 		} else {
 			res.Accepted++
 		}
-		res.Envelopes = append(res.Envelopes, EnvelopeState{IdempotencyKey: p.env.IdempotencyKey, Status: status})
+		res.Envelopes = append(res.Envelopes, EnvelopeState{IdempotencyKey: p.key, EventID: p.eventID, Status: status})
 	}
 	return res, nil
 }
@@ -139,26 +153,19 @@ func (s *Service) Ingest(ctx context.Context, tenantID, actorRole string, body [
 func dedupeBatch(envs []parsed) error {
 	first := map[string]int{}
 	for i := range envs {
-		k := envs[i].env.IdempotencyKey
+		k := envs[i].key
 		j, seen := first[k]
 		if !seen {
 			first[k] = i
 			continue
 		}
 		if envs[j].digest != envs[i].digest {
-			return problem.New(problem.Invalid, "idempotency_key_reused", envs[i].field+fieldSep(envs[i].field)+"idempotency_key",
+			return problem.New(problem.Invalid, "idempotency_key_reused", joinField(envs[i].field, envs[i].keyField),
 				"the same idempotency_key is used for a different envelope in this batch")
 		}
 		envs[i].duplicate = true
 	}
 	return nil
-}
-
-func fieldSep(prefix string) string {
-	if prefix == "" {
-		return ""
-	}
-	return "."
 }
 
 // markStored looks up every not-yet-duplicate key; stored ones with the same content are
@@ -193,7 +200,7 @@ func (s *Service) markStored(ctx context.Context, tenantID string, envs []parsed
 }
 
 func (s *Service) checkStored(ctx context.Context, tenantID string, p *parsed) error {
-	it, err := s.items.Get(ctx, idemKey(tenantID, p.env.IdempotencyKey), "IDEM")
+	it, err := s.items.Get(ctx, idemKey(tenantID, p.key), "IDEM")
 	if errors.Is(err, itemstore.ErrNotFound) {
 		return nil
 	}
@@ -205,7 +212,7 @@ func (s *Service) checkStored(ctx context.Context, tenantID string, p *parsed) e
 		return fmt.Errorf("decode idempotency record: %w", err)
 	}
 	if rec.Digest != p.digest {
-		return problem.New(problem.Conflict, "idempotency_key_reused", p.field+fieldSep(p.field)+"idempotency_key",
+		return problem.New(problem.Conflict, "idempotency_key_reused", joinField(p.field, p.keyField),
 			"this idempotency_key was already used for a different envelope")
 	}
 	p.duplicate = true
@@ -229,7 +236,7 @@ func chunks(envs []*parsed) [][]*parsed {
 		if !envs[i].at.Equal(envs[j].at) {
 			return envs[i].at.Before(envs[j].at)
 		}
-		return envs[i].env.Event.EventID < envs[j].env.Event.EventID
+		return envs[i].eventID < envs[j].eventID
 	})
 	var out [][]*parsed
 	var cur []*parsed
@@ -347,7 +354,7 @@ func indexWrites(tenantID string, seg Segment, chunk []*parsed, ev evidence.Reco
 			return nil, err
 		}
 		writes = append(writes, itemstore.Write{Kind: itemstore.Put, Cond: itemstore.IfAbsent,
-			Item: itemstore.Item{PK: idemKey(tenantID, p.env.IdempotencyKey), SK: "IDEM", Data: data}})
+			Item: itemstore.Item{PK: idemKey(tenantID, p.key), SK: "IDEM", Data: data}})
 	}
 	evw, err := ev.Write()
 	if err != nil {

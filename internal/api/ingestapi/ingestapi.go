@@ -3,6 +3,7 @@ package ingestapi
 
 import (
 	"context"
+	"mime"
 	"net/http"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/api"
@@ -28,7 +29,11 @@ func FromPorts(p ports.Set) (api.Handlers, error) {
 }
 
 func postIngest(ctx context.Context, svc *ingest.Service, r api.Request) (api.Response, error) {
-	res, err := svc.Ingest(ctx, r.Principal.TenantID, string(r.Principal.Role), r.Body)
+	ingest := svc.Ingest
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == api.MediaNDJSON {
+		ingest = svc.IngestNDJSON
+	}
+	res, err := ingest(ctx, r.Principal.TenantID, string(r.Principal.Role), r.Body)
 	if err != nil {
 		return api.Response{}, err
 	}
