@@ -31,6 +31,9 @@ Usage:
   aispm-reports export-bundle TENANT DIR [--from RFC3339] [--to RFC3339]
                                             write the tenant's audit log bundle (segments, checkpoints, public
                                             key, manifests) for a time range into the new folder DIR
+  aispm-reports verify packet FILE [--public-key PEM]
+                                            verify a signed evidence packet (.json) or a GRC upload
+                                            package (.zip) offline: seal, key, and every file digest
   aispm-reports verify log BUNDLE [--public-key PEM] [--deep]
                                             verify an audit log bundle offline: hash chains, signatures,
                                             Merkle roots; names the first bad entry

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/manifest"
+	"github.com/cavra-enterprise/aispm-reports/internal/render"
 )
 
 func exportPackageCmd(ctx context.Context, args []string, out io.Writer) error {
@@ -32,6 +33,9 @@ func exportPackageCmd(ctx context.Context, args []string, out io.Writer) error {
 func verifyCmd(args []string, out io.Writer) error {
 	if len(args) > 0 && (args[0] == "log" || args[0] == "proof") {
 		return verifyAuditCmd(args, out)
+	}
+	if len(args) > 0 && args[0] == "packet" {
+		return verifyPacketCmd(args, out)
 	}
 	if len(args) < 2 || args[0] != "manifest" || (len(args) != 2 && !(len(args) == 4 && args[2] == "--public-key")) {
 		return fmt.Errorf("usage: aispm-reports verify manifest FILE [--public-key PEM]")
@@ -59,5 +63,37 @@ func verifyCmd(args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "OK %s: manifest %s, %s signature by %s under %s, %d artifact digests match\n",
 		res.PackageRef, res.ManifestDigest, res.Algorithm, res.KeyID, trust, res.Artifacts)
+	return nil
+}
+
+// verifyPacketCmd checks a signed evidence packet or a GRC upload package offline.
+func verifyPacketCmd(args []string, out io.Writer) error {
+	if len(args) != 2 && !(len(args) == 4 && args[2] == "--public-key") {
+		return fmt.Errorf("usage: aispm-reports verify packet FILE [--public-key PEM]")
+	}
+	data, err := os.ReadFile(args[1])
+	if err != nil {
+		return err
+	}
+	var pinned []byte
+	if len(args) == 4 {
+		if pinned, err = manifest.ReadPublicKeyPEM(args[3]); err != nil {
+			return err
+		}
+	}
+	res, err := render.VerifySigned(data, pinned)
+	if err != nil {
+		return fmt.Errorf("%s: %w", args[1], err)
+	}
+	trust := "its own public key (pin one with --public-key)"
+	if res.KeyPinned {
+		trust = "the pinned public key"
+	}
+	detail := fmt.Sprintf("%d segment digests named", res.Segments)
+	if res.Kind == render.GRCManifestSchema {
+		detail = fmt.Sprintf("%d file digests match", res.Files)
+	}
+	fmt.Fprintf(out, "OK %s (%s): %s %s signature by %s under %s, %s\n",
+		res.ReportID, res.Kind, res.Digest, res.Algorithm, res.KeyID, trust, detail)
 	return nil
 }

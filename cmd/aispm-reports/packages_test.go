@@ -44,7 +44,7 @@ func seedPackage(t *testing.T, dir string) string {
 	if _, err := a.Ingest.Ingest(ctx, "acme", "report_operator", []byte(`{"envelopes":[`+strings.Join(envs, ",")+`]}`)); err != nil {
 		t.Fatal(err)
 	}
-	body, _ := json.Marshal(map[string]any{"report_id": "board_pack", "formats": []string{"pdf", "html"},
+	body, _ := json.Marshal(map[string]any{"report_id": "pdf_board_pack", "formats": []string{"pdf", "html"},
 		"window": map[string]string{"from": now.Add(-72 * time.Hour).Format(time.RFC3339), "to": now.Format(time.RFC3339)}})
 	req, err := artifacts.ParseRenderRequest(body, tn, "tenant_admin", now)
 	if err != nil {

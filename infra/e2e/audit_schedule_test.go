@@ -117,7 +117,7 @@ func TestAuditLogAndSchedules(t *testing.T) {
 			t.Fatalf("ingest: %d %s", r.status, r.body)
 		}
 		body, _ = json.Marshal(map[string]any{
-			"report_id": "executive_posture_brief", "formats": []string{"json", "pdf"},
+			"report_id": "executive_risk_brief", "formats": []string{"json", "pdf"},
 			"window":       map[string]any{"from": now.Add(-2 * time.Hour).Format(time.RFC3339), "to": now.Format(time.RFC3339)},
 			"package_type": "board_and_audit_bundle",
 		})

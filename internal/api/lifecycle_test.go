@@ -20,7 +20,7 @@ func TestRenderRefusalsChangeNothing(t *testing.T) {
 	e := newEnv(t)
 	seedEvents(t, e, "acme", 50, "bad")
 	op := e.as("acme", auth.ReportOperator)
-	good := func() map[string]any { return renderBody("executive_posture_brief", "json") }
+	good := func() map[string]any { return renderBody("executive_risk_brief", "json") }
 	with := func(k string, v any) map[string]any { b := good(); b[k] = v; return b }
 	window := func(from, to string) map[string]any { return with("window", map[string]any{"from": from, "to": to}) }
 	cases := []struct {
@@ -31,7 +31,7 @@ func TestRenderRefusalsChangeNothing(t *testing.T) {
 		code, field string
 	}{
 		{"unknown report", with("report_id", "nope_report"), "", 400, "unknown_report", "report_id"},
-		{"unknown format", with("formats", []string{"json", "docx"}), "", 400, "unknown_format", "formats[1]"},
+		{"unknown format", with("formats", []string{"json", "rtf"}), "", 400, "unknown_format", "formats[1]"},
 		{"format not offered", with("formats", []string{"jsonl"}), "", 400, "format_not_offered", "formats[0]"},
 		{"no formats", with("formats", []string{}), "", 400, "schema_violation", "formats"},
 		{"inverted window", window("2026-11-28T00:00:00Z", "2026-11-25T00:00:00Z"), "", 400, "inverted_window", "window"},
@@ -137,7 +137,7 @@ func TestLegalHoldExpiryAndDeletion(t *testing.T) {
 func TestSignedPackageVerifiesOfflineAndDetectsTampering(t *testing.T) {
 	e := newEnv(t)
 	seedEvents(t, e, "acme", 120, "pkg")
-	body := renderBody("board_pack", "pdf", "html", "zip")
+	body := renderBody("pdf_board_pack", "pdf", "html", "zip")
 	body["package_type"] = "board_and_audit_bundle"
 	out := e.render(t, auth.TenantAdmin, body)
 	if out.Package == nil {

@@ -39,7 +39,7 @@ func refsOf(rs []search.Result) []string {
 func TestSearchFiltersPagesAndScopes(t *testing.T) {
 	e := newEnv(t)
 	seedEvents(t, e, "acme", 90, "srch")
-	brief := e.render(t, auth.ReportOperator, renderBody("executive_posture_brief", "json", "csv", "pdf"))
+	brief := e.render(t, auth.ReportOperator, renderBody("executive_risk_brief", "json", "csv", "pdf"))
 	reg := e.render(t, auth.ReportOperator, renderBody("agent_risk_register", "json", "xlsx"))
 	opBody := renderBody("control_coverage_export", "csv")
 	opBody["retention_class"] = "operational_record"
@@ -136,7 +136,7 @@ func evidenceContains(t *testing.T, e *env, tenant, s string) bool {
 func TestSearchRefusalsAndTenantIsolation(t *testing.T) {
 	e := newEnv(t)
 	seedEvents(t, e, "acme", 30, "iso")
-	art := e.render(t, auth.ReportOperator, renderBody("executive_posture_brief", "json")).Artifacts[0]
+	art := e.render(t, auth.ReportOperator, renderBody("executive_risk_brief", "json")).Artifacts[0]
 	acmeBefore, globexBefore := e.evidenceCount("acme"), e.evidenceCount("globex")
 	tok := e.as("acme", auth.TenantAdmin)
 	for _, c := range []struct {
@@ -145,7 +145,7 @@ func TestSearchRefusalsAndTenantIsolation(t *testing.T) {
 	}{
 		{`{"page_size":101}`, "page_size_too_large", "page_size"},
 		{`{"page_size":0.5}`, "schema_violation", "page_size"},
-		{`{"formats":["docx"]}`, "unknown_format", "formats[0]"},
+		{`{"formats":["rtf"]}`, "unknown_format", "formats[0]"},
 		{`{"report_ids":["nope"]}`, "unknown_report", "report_ids[0]"},
 		{`{"from":"2026-11-28T00:00:00Z","to":"2026-11-01T00:00:00Z"}`, "inverted_range", "to"},
 		{`{"from":"2001-01-01T00:00:00Z","to":"2026-11-01T00:00:00Z"}`, "range_too_large", "to"},
@@ -159,7 +159,7 @@ func TestSearchRefusalsAndTenantIsolation(t *testing.T) {
 	// A cursor only continues the search it came from.
 	page := e.search(t, "acme", auth.TenantAdmin, map[string]any{"page_size": 1})
 	seedEvents(t, e, "acme", 1, "iso2")
-	e.render(t, auth.ReportOperator, renderBody("executive_posture_brief", "json"))
+	e.render(t, auth.ReportOperator, renderBody("executive_risk_brief", "json"))
 	page = e.search(t, "acme", auth.TenantAdmin, map[string]any{"page_size": 1})
 	requireError(t, e.call("POST", searchPath, tok, mustJSON(t, map[string]any{"page_size": 2, "cursor": page.NextCursor}), nil), 400, "invalid_cursor", "cursor")
 	acmeBefore = e.evidenceCount("acme")
@@ -198,7 +198,7 @@ func TestReportExportsValidateAgainstContracts(t *testing.T) {
 		}
 	}
 	seedEvents(t, e, "acme", 40, "exp")
-	body := renderBody("executive_posture_brief", "json", "pdf")
+	body := renderBody("executive_risk_brief", "json", "pdf")
 	body["package_type"] = "grc_upload_package"
 	out := e.render(t, auth.TenantAdmin, body)
 	e.call("POST", artifactsPath+out.Artifacts[0].ArtifactRef+"/legal-hold", e.as("acme", auth.TenantAdmin), []byte(`{"case_ref":"case:audit-7"}`), nil)

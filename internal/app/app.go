@@ -10,6 +10,7 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/api"
 	"github.com/cavra-enterprise/aispm-reports/internal/api/catalogapi"
 	"github.com/cavra-enterprise/aispm-reports/internal/api/ingestapi"
+	"github.com/cavra-enterprise/aispm-reports/internal/api/openapiapi"
 	"github.com/cavra-enterprise/aispm-reports/internal/api/reportapi"
 	"github.com/cavra-enterprise/aispm-reports/internal/api/settingsapi"
 	"github.com/cavra-enterprise/aispm-reports/internal/artifacts"
@@ -52,7 +53,7 @@ func Build(p ports.Set) *Services {
 		Ingest:   ingest.NewService(p.Items, p.Objects, st.OperationalRetentionDays, p.Clock),
 		Signer:   p.Signer,
 	}
-	s.Artifacts = artifacts.NewService(p.Items, p.Objects, s.Ingest, p.Scheduler, st.Of, p.Clock)
+	s.Artifacts = artifacts.NewService(p.Items, p.Objects, s.Ingest, p.Scheduler, st.Of, p.Signer, p.Clock)
 	s.Packages = manifest.NewService(p.Items, p.Objects, s.Artifacts, p.Signer, st.Of, p.Clock)
 	s.Search = search.NewService(p.Items, p.Objects, s.Artifacts, p.Clock)
 	s.Delivery = delivery.NewService(delivery.Ports{Items: p.Items, Objects: p.Objects, Artifacts: s.Artifacts,
@@ -69,6 +70,7 @@ func Build(p ports.Set) *Services {
 func (s *Services) Handlers() api.Handlers {
 	handlers, err := api.Join(
 		catalogapi.Handlers(s.Tenants),
+		openapiapi.Handlers(),
 		settingsapi.Handlers(s.Tenants, s.Settings),
 		ingestapi.Handlers(s.Ingest),
 		reportapi.Handlers(s.Reports),

@@ -242,7 +242,7 @@ func TestRenderManifestAndRetentionOnTheAWSAdapters(t *testing.T) {
 	f.ingest(t, 150)
 	now := f.clock.Now()
 	window := map[string]any{"from": now.Add(-72 * time.Hour).Format(time.RFC3339), "to": now.Format(time.RFC3339)}
-	body := map[string]any{"report_id": "executive_posture_brief", "formats": []string{"json", "csv", "pdf", "xlsx", "zip"},
+	body := map[string]any{"report_id": "executive_risk_brief", "formats": []string{"json", "csv", "pdf", "xlsx", "zip"},
 		"window": window, "package_type": "board_and_audit_bundle"}
 	first, pkg := f.render(t, body)
 	f.clock.Advance(time.Hour)

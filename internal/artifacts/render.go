@@ -19,6 +19,7 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/ref"
 	"github.com/cavra-enterprise/aispm-reports/internal/render"
 	"github.com/cavra-enterprise/aispm-reports/internal/scheduler"
+	"github.com/cavra-enterprise/aispm-reports/internal/sealed"
 	"github.com/cavra-enterprise/aispm-reports/internal/settings"
 	"github.com/cavra-enterprise/aispm-reports/internal/tenancy"
 	"github.com/cavra-enterprise/aispm-reports/schemas"
@@ -31,11 +32,14 @@ type Service struct {
 	segments  render.Segments
 	scheduler Scheduler
 	settings  SettingsFunc
+	signer    sealed.Signer
 	clock     clock.Clock
 }
 
-func NewService(items Items, objects Objects, segments render.Segments, sched Scheduler, st SettingsFunc, clk clock.Clock) *Service {
-	return &Service{items: items, objects: objects, segments: segments, scheduler: sched, settings: st, clock: clk}
+// NewService renders with sg signing the reports that are signed (the evidence packet, the
+// GRC upload package's manifest).
+func NewService(items Items, objects Objects, segments render.Segments, sched Scheduler, st SettingsFunc, sg sealed.Signer, clk clock.Clock) *Service {
+	return &Service{items: items, objects: objects, segments: segments, scheduler: sched, settings: st, signer: sg, clock: clk}
 }
 
 // RenderRequest is the body of POST /enterprise/aispm/reports/render.
@@ -198,10 +202,15 @@ func (s *Service) produce(ctx context.Context, t tenancy.Tenant, st settings.Set
 			zipOf = append(zipOf, f)
 		}
 	}
+	src := render.Sources{Objects: s.objects, Snapshot: snap, Window: w, Signer: s.signer}
 	outs := make([]output, 0, len(req.Formats))
 	for _, name := range req.Formats {
 		f, _ := render.LookupFormat(name)
-		body, err := render.Write(doc, name, zipOf)
+		body, err := render.WriteReport(ctx, doc, name, zipOf, src)
+		if errors.Is(err, render.ErrTooManyEvents) {
+			return nil, "", problem.New(problem.Invalid, "window_too_large", "window",
+				fmt.Sprintf("one SIEM export carries at most %d events: export shorter windows", render.MaxSIEMEvents))
+		}
 		if err != nil {
 			return nil, "", err
 		}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"sync"
@@ -14,34 +13,17 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/objectstore"
 )
 
-// line is the part of a stored envelope the reports read.
-type line struct {
-	Source struct {
-		Kind      string `json:"kind"`
-		Connector string `json:"connector"`
-		Agent     string `json:"agent"`
-	} `json:"source"`
-	Event struct {
-		OccurredAt     string   `json:"occurred_at"`
-		Type           string   `json:"type"`
-		Decision       string   `json:"decision"`
-		Severity       string   `json:"severity"`
-		PolicyPack     string   `json:"policy_pack"`
-		ControlIDs     []string `json:"control_ids"`
-		ActionCategory string   `json:"action_category"`
-		RiskScore      *int     `json:"risk_score"`
-	} `json:"event"`
-}
-
 // Counts is a tally by key.
 type Counts map[string]int
 
 // AgentStats summarises one agent.
 type AgentStats struct {
 	Connectors       map[string]bool
+	Environments     map[string]bool
 	Events           int
 	Blocked          int
 	ApprovalRequired int
+	Warned           int
 	MaxSeverity      string
 	MaxRisk          int
 	RiskSum, RiskN   int
@@ -72,11 +54,18 @@ type Aggregates struct {
 	ByAgent          Counts
 	ByPolicyPack     Counts
 	ByType           Counts
+	ByEnvironment    Counts
+	ByConnectorType  Counts
+	ByRiskClass      Counts
 	BlockedByAction  Counts
 	ApprovalByAction Counts
 	Blocked          int
 	ApprovalRequired int
+	Warned           int
+	Attested         int
+	HighOrCritical   int
 	Trend            map[string]Counts // UTC day -> decision counts
+	TypeDecisions    map[string]Counts // event type -> decision counts
 	Agents           map[string]*AgentStats
 	Controls         map[string]*ControlStats
 	Packs            map[string]*ControlStats
@@ -86,13 +75,14 @@ type Aggregates struct {
 func newAggregates() *Aggregates {
 	return &Aggregates{
 		ByDecision: Counts{}, BySeverity: Counts{}, ByConnector: Counts{}, ByAgent: Counts{},
-		ByPolicyPack: Counts{}, ByType: Counts{}, BlockedByAction: Counts{}, ApprovalByAction: Counts{},
-		Trend: map[string]Counts{}, Agents: map[string]*AgentStats{}, Controls: map[string]*ControlStats{},
+		ByPolicyPack: Counts{}, ByType: Counts{}, ByEnvironment: Counts{}, ByConnectorType: Counts{}, ByRiskClass: Counts{},
+		BlockedByAction: Counts{}, ApprovalByAction: Counts{},
+		Trend: map[string]Counts{}, TypeDecisions: map[string]Counts{}, Agents: map[string]*AgentStats{}, Controls: map[string]*ControlStats{},
 		Packs: map[string]*ControlStats{}, Connectors: map[string]*SourceStats{},
 	}
 }
 
-var severityRank = map[string]int{"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+var severityRank = map[string]int{"none": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 
 // Aggregate reads the segments one at a time (a few in parallel, one per core) and tallies
 // the events inside the window. Each segment's bytes are checked against the digest and
@@ -149,6 +139,15 @@ feed:
 }
 
 func scanSegment(ctx context.Context, objects Objects, s ingest.Segment, w Window, agg *Aggregates) error {
+	return eachEvent(ctx, objects, s, w, func(e *Event) error {
+		agg.add(e)
+		return nil
+	})
+}
+
+// eachEvent streams one segment, calling fn for every event inside the window, and checks
+// the segment's bytes against the digest and event count of its index entry.
+func eachEvent(ctx context.Context, objects Objects, s ingest.Segment, w Window, fn func(*Event) error) error {
 	body, _, err := objects.Get(ctx, s.ObjectKey, s.VersionID)
 	if err != nil {
 		return fmt.Errorf("read segment %s: %w", s.SegmentRef, err)
@@ -163,16 +162,14 @@ func scanSegment(ctx context.Context, objects Objects, s ingest.Segment, w Windo
 		h.Write(b)
 		h.Write([]byte{'\n'})
 		n++
-		var l line
-		if err := json.Unmarshal(b, &l); err != nil {
-			return fmt.Errorf("segment %s line %d: %w", s.SegmentRef, n, ErrCorrupt)
-		}
-		at, err := time.Parse(time.RFC3339Nano, l.Event.OccurredAt)
+		e, err := decodeEvent(b)
 		if err != nil {
 			return fmt.Errorf("segment %s line %d: %w", s.SegmentRef, n, ErrCorrupt)
 		}
-		if !at.Before(w.From) && at.Before(w.To) {
-			agg.add(&l, at.UTC())
+		if !e.At.Before(w.From) && e.At.Before(w.To) {
+			if err := fn(&e); err != nil {
+				return err
+			}
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -184,8 +181,8 @@ func scanSegment(ctx context.Context, objects Objects, s ingest.Segment, w Windo
 	return nil
 }
 
-func (a *Aggregates) add(l *line, at time.Time) {
-	e := &l.Event
+func (a *Aggregates) add(e *Event) {
+	at := e.At
 	a.Events++
 	if a.First.IsZero() || at.Before(a.First) {
 		a.First = at
@@ -195,36 +192,34 @@ func (a *Aggregates) add(l *line, at time.Time) {
 	}
 	a.ByDecision[e.Decision]++
 	a.BySeverity[e.Severity]++
-	a.ByConnector[l.Source.Connector]++
-	a.ByAgent[l.Source.Agent]++
+	a.ByConnector[e.Connector]++
+	a.ByConnectorType[e.ConnectorType]++
+	a.ByAgent[e.Agent]++
 	a.ByPolicyPack[e.PolicyPack]++
 	a.ByType[e.Type]++
-	action := e.ActionCategory
-	if action == "" {
-		action = "unspecified"
+	a.ByEnvironment[e.Environment]++
+	if e.RiskClass != "" {
+		a.ByRiskClass[e.RiskClass]++
 	}
-	switch e.Decision {
-	case "blocked", "denied":
-		a.Blocked++
-		a.BlockedByAction[action]++
-	case "approval_required":
-		a.ApprovalRequired++
-		a.ApprovalByAction[action]++
-	}
+	a.addOutcome(e)
 	day := at.Format("2006-01-02")
 	if a.Trend[day] == nil {
 		a.Trend[day] = Counts{}
 	}
 	a.Trend[day][e.Decision]++
-	a.addAgent(l, at)
-	for _, c := range e.ControlIDs {
+	if a.TypeDecisions[e.Type] == nil {
+		a.TypeDecisions[e.Type] = Counts{}
+	}
+	a.TypeDecisions[e.Type][e.Decision]++
+	a.addAgent(e)
+	for _, c := range e.Controls {
 		a.Controls[c] = touchControl(a.Controls[c], e.PolicyPack, e.Decision, at)
 	}
 	a.Packs[e.PolicyPack] = touchControl(a.Packs[e.PolicyPack], e.PolicyPack, e.Decision, at)
-	src := a.Connectors[l.Source.Connector]
+	src := a.Connectors[e.Connector]
 	if src == nil {
 		src = &SourceStats{}
-		a.Connectors[l.Source.Connector] = src
+		a.Connectors[e.Connector] = src
 	}
 	src.Events++
 	if at.After(src.LastSeen) {
@@ -232,30 +227,56 @@ func (a *Aggregates) add(l *line, at time.Time) {
 	}
 }
 
-func (a *Aggregates) addAgent(l *line, at time.Time) {
-	s := a.Agents[l.Source.Agent]
+// addOutcome counts the decisions reports single out, each in its own bucket.
+func (a *Aggregates) addOutcome(e *Event) {
+	action := e.Action
+	if action == "" {
+		action = "unspecified"
+	}
+	switch e.Decision {
+	case Block:
+		a.Blocked++
+		a.BlockedByAction[action]++
+	case RequireApproval:
+		a.ApprovalRequired++
+		a.ApprovalByAction[action]++
+	case Warn:
+		a.Warned++
+	case AllowWithAttestation:
+		a.Attested++
+	}
+	if severityRank[e.Severity] >= severityRank["high"] {
+		a.HighOrCritical++
+	}
+}
+
+func (a *Aggregates) addAgent(e *Event) {
+	s := a.Agents[e.Agent]
 	if s == nil {
-		s = &AgentStats{Connectors: map[string]bool{}, MaxSeverity: "info"}
-		a.Agents[l.Source.Agent] = s
+		s = &AgentStats{Connectors: map[string]bool{}, Environments: map[string]bool{}, MaxSeverity: "none"}
+		a.Agents[e.Agent] = s
 	}
-	s.Connectors[l.Source.Connector] = true
+	s.Connectors[e.Connector] = true
+	s.Environments[e.Environment] = true
 	s.Events++
-	switch l.Event.Decision {
-	case "blocked", "denied":
+	switch e.Decision {
+	case Block:
 		s.Blocked++
-	case "approval_required":
+	case RequireApproval:
 		s.ApprovalRequired++
+	case Warn:
+		s.Warned++
 	}
-	if severityRank[l.Event.Severity] > severityRank[s.MaxSeverity] {
-		s.MaxSeverity = l.Event.Severity
+	if severityRank[e.Severity] > severityRank[s.MaxSeverity] {
+		s.MaxSeverity = e.Severity
 	}
-	if r := l.Event.RiskScore; r != nil {
+	if r := e.RiskScore; r != nil {
 		s.MaxRisk = max(s.MaxRisk, *r)
 		s.RiskSum += *r
 		s.RiskN++
 	}
-	if at.After(s.LastSeen) {
-		s.LastSeen = at
+	if e.At.After(s.LastSeen) {
+		s.LastSeen = e.At
 	}
 }
 
@@ -293,23 +314,33 @@ func (a *Aggregates) merge(o *Aggregates) {
 	a.Events += o.Events
 	a.Blocked += o.Blocked
 	a.ApprovalRequired += o.ApprovalRequired
+	a.Warned += o.Warned
+	a.Attested += o.Attested
+	a.HighOrCritical += o.HighOrCritical
 	for _, p := range []struct{ dst, src Counts }{
 		{a.ByDecision, o.ByDecision}, {a.BySeverity, o.BySeverity}, {a.ByConnector, o.ByConnector},
 		{a.ByAgent, o.ByAgent}, {a.ByPolicyPack, o.ByPolicyPack}, {a.ByType, o.ByType},
+		{a.ByEnvironment, o.ByEnvironment}, {a.ByConnectorType, o.ByConnectorType}, {a.ByRiskClass, o.ByRiskClass},
 		{a.BlockedByAction, o.BlockedByAction}, {a.ApprovalByAction, o.ApprovalByAction},
 	} {
 		p.dst.merge(p.src)
 	}
-	for day, c := range o.Trend {
-		if a.Trend[day] == nil {
-			a.Trend[day] = Counts{}
-		}
-		a.Trend[day].merge(c)
-	}
+	mergeCounts(a.Trend, o.Trend)
+	mergeCounts(a.TypeDecisions, o.TypeDecisions)
 	mergeMap(a.Agents, o.Agents, (*AgentStats).merge)
 	mergeMap(a.Controls, o.Controls, (*ControlStats).merge)
 	mergeMap(a.Packs, o.Packs, (*ControlStats).merge)
 	mergeMap(a.Connectors, o.Connectors, (*SourceStats).merge)
+}
+
+// mergeCounts adds src's keyed tallies to dst's.
+func mergeCounts(dst, src map[string]Counts) {
+	for k, c := range src {
+		if dst[k] == nil {
+			dst[k] = Counts{}
+		}
+		dst[k].merge(c)
+	}
 }
 
 // mergeMap adds src's entries to dst: a key dst lacks takes src's value as it is, a key
@@ -328,9 +359,13 @@ func (d *AgentStats) merge(s *AgentStats) {
 	for c := range s.Connectors {
 		d.Connectors[c] = true
 	}
+	for e := range s.Environments {
+		d.Environments[e] = true
+	}
 	d.Events += s.Events
 	d.Blocked += s.Blocked
 	d.ApprovalRequired += s.ApprovalRequired
+	d.Warned += s.Warned
 	if severityRank[s.MaxSeverity] > severityRank[d.MaxSeverity] {
 		d.MaxSeverity = s.MaxSeverity
 	}

@@ -36,6 +36,7 @@ type Document struct {
 	Meta            Meta    `json:"meta"`
 	Headline        []Fact  `json:"headline"`
 	Tables          []Table `json:"tables"`
+	Charts          []Chart `json:"charts,omitempty"`
 }
 
 // Fact is one key figure.
@@ -112,7 +113,9 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-func setList(m map[string]bool) string { return strings.Join(sortedKeys(m), "; ") }
+func setList(m map[string]bool) string { return joinList(sortedKeys(m)) }
+
+func joinList(items []string) string { return strings.Join(items, "; ") }
 
 func ts(t time.Time) string {
 	if t.IsZero() {

@@ -9,25 +9,33 @@ import (
 
 type builder func(a *Aggregates, m Meta) Document
 
+// builders are the report catalog's layouts, by the public report id.
 var builders = map[string]builder{
-	"aispm_posture_summary":     postureSummary,
-	"executive_posture_brief":   executiveBrief,
-	"agent_risk_register":       agentRiskRegister,
-	"control_coverage_export":   controlCoverage,
-	"evidence_freshness_export": evidenceFreshness,
-	"board_pack":                boardPack,
+	"executive_risk_brief":        executiveBrief,
+	"board_kpi_pack":              boardKPIPack,
+	"soc2_audit_summary":          soc2Summary,
+	"control_coverage_export":     controlCoverage,
+	"evidence_freshness_export":   evidenceFreshness,
+	"agent_risk_register":         agentRiskRegister,
+	"pdf_board_pack":              boardPack,
+	"xlsx_evidence_workbook":      evidenceWorkbook,
+	"docx_audit_narrative":        auditNarrative,
+	"signed_json_evidence_packet": evidencePacket,
+	"siem_jsonl_export":           siemSummary,
+	"grc_upload_package":          grcPackage,
 }
 
 // Supported tells whether reportID has a builder.
 func Supported(reportID string) bool { _, ok := builders[reportID]; return ok }
 
-var decisions = []string{"allowed", "blocked", "approval_required", "approved", "denied", "observed"}
-
 func headline(a *Aggregates) []Fact {
 	return []Fact{
 		{"Events", fmt.Sprint(a.Events)},
-		{"Blocked or denied actions", fmt.Sprintf("%d (%s)", a.Blocked, pct(a.Blocked, a.Events))},
+		{"Blocked actions", fmt.Sprintf("%d (%s)", a.Blocked, pct(a.Blocked, a.Events))},
 		{"Approval-required actions", fmt.Sprintf("%d (%s)", a.ApprovalRequired, pct(a.ApprovalRequired, a.Events))},
+		{"Warnings", fmt.Sprintf("%d (%s)", a.Warned, pct(a.Warned, a.Events))},
+		{"Allowed with attestation", fmt.Sprintf("%d (%s)", a.Attested, pct(a.Attested, a.Events))},
+		{"High or critical severity", fmt.Sprintf("%d (%s)", a.HighOrCritical, pct(a.HighOrCritical, a.Events))},
 		{"Agents observed", fmt.Sprint(len(a.Agents))},
 		{"Connectors observed", fmt.Sprint(len(a.Connectors))},
 		{"First event", ts(a.First)},
@@ -36,7 +44,7 @@ func headline(a *Aggregates) []Fact {
 }
 
 func trendTable(a *Aggregates) Table {
-	t := Table{ID: "trend", Title: "Trend by day", Columns: append([]string{"day", "events"}, decisions...)}
+	t := Table{ID: "trend", Title: "Trend by day", Columns: append([]string{"day", "events"}, Decisions...)}
 	for _, day := range sortedKeys(a.Trend) {
 		c := a.Trend[day]
 		total := 0
@@ -44,7 +52,7 @@ func trendTable(a *Aggregates) Table {
 			total += v
 		}
 		row := []any{day, total}
-		for _, d := range decisions {
+		for _, d := range Decisions {
 			row = append(row, c[d])
 		}
 		t.Rows = append(t.Rows, row)
@@ -52,21 +60,45 @@ func trendTable(a *Aggregates) Table {
 	return t
 }
 
-func postureSummary(a *Aggregates, m Meta) Document {
-	return Document{Headline: headline(a), Tables: []Table{
-		countsTable("by_decision", "Events by decision", "decision", a.ByDecision),
-		countsTable("by_severity", "Events by severity", "severity", a.BySeverity),
-	}}
+// vocabularyTable lists every value of a vocabulary, zero counts included, so a reader
+// sees that a decision did not occur rather than wonder whether it is counted.
+func vocabularyTable(id, title, key string, vocab []string, c Counts) Table {
+	t := Table{ID: id, Title: title, Columns: []string{key, "events", "share"}}
+	total := 0
+	for _, v := range c {
+		total += v
+	}
+	for _, k := range vocab {
+		t.Rows = append(t.Rows, []any{k, c[k], pct(c[k], total)})
+	}
+	for _, k := range sortedKeys(c) {
+		if !slices.Contains(vocab, k) {
+			t.Rows = append(t.Rows, []any{k, c[k], pct(c[k], total)})
+		}
+	}
+	return t
+}
+
+func decisionTable(a *Aggregates) Table {
+	return vocabularyTable("by_decision", "Events by decision", "decision", Decisions, a.ByDecision)
+}
+
+func severityTable(a *Aggregates) Table {
+	return vocabularyTable("by_severity", "Events by severity", "severity", Severities, a.BySeverity)
+}
+
+func typeTable(a *Aggregates) Table {
+	return vocabularyTable("by_event_type", "Events by type", "event_type", EventTypes, a.ByType)
 }
 
 func executiveBrief(a *Aggregates, m Meta) Document {
 	return Document{Headline: headline(a), Tables: []Table{
-		countsTable("by_decision", "Events by decision", "decision", a.ByDecision),
-		countsTable("by_severity", "Events by severity", "severity", a.BySeverity),
+		decisionTable(a), severityTable(a), typeTable(a),
+		countsTable("by_environment", "Events by environment", "environment", a.ByEnvironment),
 		countsTable("by_connector", "Events by connector", "connector", a.ByConnector),
 		countsTable("by_agent", "Events by agent", "agent", a.ByAgent),
-		countsTable("blocked_actions", "Blocked or denied actions by category", "action_category", a.BlockedByAction),
-		countsTable("approval_required_actions", "Approval-required actions by category", "action_category", a.ApprovalByAction),
+		countsTable("blocked_actions", "Blocked actions by action type", "action_type", a.BlockedByAction),
+		countsTable("approval_required_actions", "Approval-required actions by action type", "action_type", a.ApprovalByAction),
 		countsTable("by_policy_pack", "Events by policy pack", "policy_pack", a.ByPolicyPack),
 		trendTable(a),
 	}}
@@ -90,15 +122,17 @@ func agentRows(a *Aggregates) [][]any {
 		if s.RiskN > 0 {
 			avg = fmt.Sprintf("%.1f", float64(s.RiskSum)/float64(s.RiskN))
 		}
-		rows = append(rows, []any{n, setList(s.Connectors), s.Events, s.Blocked, s.ApprovalRequired, s.MaxSeverity, s.MaxRisk, avg, ts(s.LastSeen)})
+		rows = append(rows, []any{n, setList(s.Connectors), setList(s.Environments), s.Events, s.Blocked, s.ApprovalRequired, s.Warned,
+			s.MaxSeverity, s.MaxRisk, avg, ts(s.LastSeen)})
 	}
 	return rows
 }
 
 func agentTable(a *Aggregates) Table {
 	return Table{ID: "agents", Title: "Agent risk register",
-		Columns: []string{"agent", "connectors", "events", "blocked", "approval_required", "highest_severity", "max_risk_score", "avg_risk_score", "last_seen"},
-		Rows:    agentRows(a)}
+		Columns: []string{"agent", "connectors", "environments", "events", "blocked", "approval_required", "warned", "highest_severity",
+			"max_risk_score", "avg_risk_score", "last_seen"},
+		Rows: agentRows(a)}
 }
 
 func agentRiskRegister(a *Aggregates, m Meta) Document {
@@ -110,7 +144,7 @@ func controlRows(m map[string]*ControlStats) [][]any {
 	for _, id := range sortedKeys(m) {
 		c := m[id]
 		row := []any{id, setList(c.Packs), c.Events}
-		for _, d := range decisions {
+		for _, d := range Decisions {
 			row = append(row, c.Decisions[d])
 		}
 		rows = append(rows, append(row, ts(c.LastSeen)))
@@ -118,18 +152,22 @@ func controlRows(m map[string]*ControlStats) [][]any {
 	return rows
 }
 
-func controlCoverage(a *Aggregates, m Meta) Document {
+func coverageTables(a *Aggregates) []Table {
 	cols := func(key string) []string {
-		return append(append([]string{key, "policy_packs", "events"}, decisions...), "last_seen")
+		return append(append([]string{key, "policy_packs", "events"}, Decisions...), "last_seen")
 	}
+	return []Table{
+		{ID: "controls", Title: "Control coverage (control ids and risk classifications)", Columns: cols("control_id"), Rows: controlRows(a.Controls)},
+		{ID: "policy_packs", Title: "Policy pack coverage", Columns: cols("policy_pack"), Rows: controlRows(a.Packs)},
+	}
+}
+
+func controlCoverage(a *Aggregates, m Meta) Document {
 	return Document{Headline: []Fact{
 		{"Events", fmt.Sprint(a.Events)},
 		{"Controls exercised", fmt.Sprint(len(a.Controls))},
 		{"Policy packs exercised", fmt.Sprint(len(a.Packs))},
-	}, Tables: []Table{
-		{ID: "controls", Title: "Control coverage", Columns: cols("control_id"), Rows: controlRows(a.Controls)},
-		{ID: "policy_packs", Title: "Policy pack coverage", Columns: cols("policy_pack"), Rows: controlRows(a.Packs)},
-	}}
+	}, Tables: coverageTables(a)}
 }
 
 // staleAfter is how long without evidence makes a source stale: a week, or the whole
@@ -154,7 +192,12 @@ func freshnessRows(names []string, last func(string) (time.Time, int), to time.T
 	return rows, staleN
 }
 
-func evidenceFreshness(a *Aggregates, m Meta) Document {
+type freshness struct {
+	facts  []Fact
+	tables []Table
+}
+
+func freshnessOf(a *Aggregates, m Meta) freshness {
 	from, _ := time.Parse(time.RFC3339, m.From)
 	to, _ := time.Parse(time.RFC3339, m.To)
 	stale := staleAfter(from, to)
@@ -165,28 +208,157 @@ func evidenceFreshness(a *Aggregates, m Meta) Document {
 	ctl, staleCtl := freshnessRows(sortedKeys(a.Controls), func(k string) (time.Time, int) {
 		return a.Controls[k].LastSeen, a.Controls[k].Events
 	}, to, stale)
-	return Document{Headline: []Fact{
+	return freshness{facts: []Fact{
 		{"Stale after (hours)", fmt.Sprint(int(stale.Hours()))},
 		{"Connectors", fmt.Sprint(len(a.Connectors))},
 		{"Stale connectors", fmt.Sprint(staleConn)},
 		{"Controls", fmt.Sprint(len(a.Controls))},
 		{"Stale controls", fmt.Sprint(staleCtl)},
-	}, Tables: []Table{
+	}, tables: []Table{
 		{ID: "connectors", Title: "Connector evidence freshness", Columns: cols("connector"), Rows: conn},
-		{ID: "controls", Title: "Control evidence freshness", Columns: cols("control_id"), Rows: ctl},
+		{ID: "controls_freshness", Title: "Control evidence freshness", Columns: cols("control_id"), Rows: ctl},
 	}}
 }
 
-func boardPack(a *Aggregates, m Meta) Document {
+func evidenceFreshness(a *Aggregates, m Meta) Document {
+	f := freshnessOf(a, m)
+	return Document{Headline: f.facts, Tables: f.tables}
+}
+
+func topAgents(a *Aggregates, n int) Table {
 	top := agentTable(a)
 	top.ID, top.Title = "top_risks", "Top agent risks"
-	if len(top.Rows) > 10 {
-		top.Rows = top.Rows[:10]
+	if len(top.Rows) > n {
+		top.Rows = top.Rows[:n]
 	}
+	return top
+}
+
+func boardPack(a *Aggregates, m Meta) Document {
 	return Document{Headline: headline(a), Tables: []Table{
-		countsTable("by_decision", "Posture by decision", "decision", a.ByDecision),
-		countsTable("by_severity", "Posture by severity", "severity", a.BySeverity),
-		trendTable(a),
-		top,
+		decisionTable(a), severityTable(a), trendTable(a), topAgents(a, 10),
 	}}
+}
+
+// kpi is one board KPI: a ratio of events (0-1) or a count.
+type kpi struct {
+	id, label, unit string
+	value           float64
+}
+
+func ratio(n, d int) float64 {
+	if d == 0 {
+		return 0
+	}
+	return float64(n) / float64(d)
+}
+
+func kpis(a *Aggregates) []kpi {
+	days := max(len(a.Trend), 1)
+	return []kpi{
+		{"events", "Events", "count", float64(a.Events)},
+		{"events_per_active_day", "Events per active day", "count", float64(a.Events) / float64(days)},
+		{"block_rate", "Blocked share", "ratio", ratio(a.Blocked, a.Events)},
+		{"approval_required_rate", "Approval-required share", "ratio", ratio(a.ApprovalRequired, a.Events)},
+		{"warn_rate", "Warning share", "ratio", ratio(a.Warned, a.Events)},
+		{"attested_allow_rate", "Allowed-with-attestation share", "ratio", ratio(a.Attested, a.Events)},
+		{"high_or_critical_rate", "High or critical share", "ratio", ratio(a.HighOrCritical, a.Events)},
+		{"production_share", "Production share", "ratio", ratio(a.ByEnvironment["production"], a.Events)},
+		{"agents_observed", "Agents observed", "count", float64(len(a.Agents))},
+		{"connectors_observed", "Connectors observed", "count", float64(len(a.Connectors))},
+		{"policy_packs_exercised", "Policy packs exercised", "count", float64(len(a.Packs))},
+	}
+}
+
+func kpiTable(a *Aggregates) Table {
+	t := Table{ID: "kpis", Title: "Key performance indicators", Columns: []string{"kpi", "label", "value", "unit"}}
+	for _, k := range kpis(a) {
+		t.Rows = append(t.Rows, []any{k.id, k.label, fmt.Sprintf("%.4f", k.value), k.unit})
+	}
+	return t
+}
+
+func boardKPIPack(a *Aggregates, m Meta) Document {
+	return Document{Headline: headline(a), Tables: []Table{kpiTable(a), decisionTable(a), severityTable(a), trendTable(a)}}
+}
+
+// soc2Criteria maps event types to the SOC 2 common criteria whose operation they evidence.
+var soc2Criteria = []struct {
+	id, title string
+	types     []string
+}{
+	{"CC5", "Control activities (approvals and attestations)", []string{"approval_event"}},
+	{"CC6", "Logical access (agent actions on files, shells, tools and MCP servers)", []string{"tool_call", "file_action", "shell_command", "mcp_activity"}},
+	{"CC7", "System operations (policy decisions, evidence, model interactions)", []string{"policy_decision", "evidence_event", "prompt", "model_response", "reasoning_trace"}},
+	{"CC8", "Change management (git, CI and infrastructure changes)", []string{"git_operation", "ci_runner_event", "cloud_iac_event"}},
+}
+
+func soc2Table(a *Aggregates) (Table, int) {
+	t := Table{ID: "criteria", Title: "SOC 2 common criteria evidenced by agent activity",
+		Columns: []string{"criterion", "title", "event_types", "events", "blocked", "approval_required", "allowed_with_attestation"}}
+	covered := 0
+	for _, c := range soc2Criteria {
+		events := 0
+		for _, ty := range c.types {
+			events += a.ByType[ty]
+		}
+		if events > 0 {
+			covered++
+		}
+		blocked, approval, attested := a.typeDecisions(c.types)
+		t.Rows = append(t.Rows, []any{c.id, c.title, joinList(c.types), events, blocked, approval, attested})
+	}
+	return t, covered
+}
+
+func soc2Summary(a *Aggregates, m Meta) Document {
+	criteria, covered := soc2Table(a)
+	return Document{Headline: append([]Fact{
+		{"Evidence period", m.From + " to " + m.To},
+		{"Criteria with evidence", fmt.Sprintf("%d of %d", covered, len(soc2Criteria))},
+	}, headline(a)...), Tables: []Table{
+		criteria, decisionTable(a), typeTable(a),
+		countsTable("exceptions", "Blocked actions by action type (exceptions to review)", "action_type", a.BlockedByAction),
+		countsTable("approvals", "Approval-required actions by action type", "action_type", a.ApprovalByAction),
+	}}
+}
+
+func evidenceWorkbook(a *Aggregates, m Meta) Document {
+	f := freshnessOf(a, m)
+	tables := []Table{decisionTable(a), severityTable(a), typeTable(a), trendTable(a), agentTable(a)}
+	tables = append(tables, coverageTables(a)...)
+	return Document{Headline: append(headline(a), f.facts...), Tables: append(tables, f.tables...)}
+}
+
+func auditNarrative(a *Aggregates, m Meta) Document {
+	criteria, _ := soc2Table(a)
+	f := freshnessOf(a, m)
+	return Document{Headline: headline(a), Tables: append([]Table{criteria, decisionTable(a), severityTable(a), topAgents(a, 10)}, f.tables...)}
+}
+
+func evidencePacket(a *Aggregates, m Meta) Document {
+	return Document{Headline: headline(a), Tables: append([]Table{decisionTable(a), severityTable(a), typeTable(a), trendTable(a), agentTable(a)},
+		coverageTables(a)...)}
+}
+
+// siemSummary heads the SIEM export; its lines are the window's events themselves.
+func siemSummary(a *Aggregates, m Meta) Document {
+	return Document{Headline: headline(a), Tables: []Table{decisionTable(a), severityTable(a), typeTable(a)}}
+}
+
+func grcPackage(a *Aggregates, m Meta) Document {
+	f := freshnessOf(a, m)
+	tables := append(coverageTables(a), f.tables...)
+	return Document{Headline: headline(a), Tables: append(tables, agentTable(a), decisionTable(a))}
+}
+
+// typeDecisions counts blocked, approval-required and attested events of the given types.
+func (a *Aggregates) typeDecisions(types []string) (blocked, approval, attested int) {
+	for _, ty := range types {
+		c := a.TypeDecisions[ty]
+		blocked += c[Block]
+		approval += c[RequireApproval]
+		attested += c[AllowWithAttestation]
+	}
+	return
 }

@@ -16,7 +16,7 @@ import (
 func TestPrefilterNeverDropsAMatch(t *testing.T) {
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	var recs []artifacts.Record
-	for _, report := range []string{"executive_posture_brief", "agent_risk_register", "board_pack"} {
+	for _, report := range []string{"executive_risk_brief", "agent_risk_register", "pdf_board_pack"} {
 		for _, format := range []string{"json", "pdf", "zip"} {
 			for _, class := range []string{artifacts.OperationalRecord, artifacts.GovernanceRecord, artifacts.LegalHoldClass} {
 				for _, state := range artifacts.States {
@@ -28,7 +28,7 @@ func TestPrefilterNeverDropsAMatch(t *testing.T) {
 			}
 		}
 	}
-	bodies := []string{`{}`, `{"report_ids":["board_pack","agent_risk_register"]}`, `{"formats":["pdf"]}`,
+	bodies := []string{`{}`, `{"report_ids":["pdf_board_pack","agent_risk_register"]}`, `{"formats":["pdf"]}`,
 		`{"lifecycle_states":["legal_hold","pending_approval"]}`, `{"mode":"legal_hold_only","formats":["zip","json"]}`,
 		`{"mode":"include_expired_metadata","lifecycle_states":["expired"]}`, `{"mode":"include_expired_metadata","lifecycle_states":["deleted","retained"]}`}
 	excluded := 0

@@ -141,7 +141,7 @@ func renderOnce(ctx context.Context, dir string) error {
 		return err
 	}
 	from, to := now.AddDate(0, 0, -days), now
-	body := fmt.Sprintf(`{"report_id":"executive_posture_brief","formats":["json","csv","pdf"],"window":{"from":%q,"to":%q}}`,
+	body := fmt.Sprintf(`{"report_id":"executive_risk_brief","formats":["json","csv","pdf"],"window":{"from":%q,"to":%q}}`,
 		from.Format(time.RFC3339), to.Format(time.RFC3339))
 	req, err := artifacts.ParseRenderRequest([]byte(body), t, "report_operator", now)
 	if err != nil {

@@ -127,8 +127,8 @@ func seed(ctx context.Context, a *embeddedapp.App, n int) error {
 	}
 	var models []artifacts.Record
 	for _, r := range []struct{ report, formats string }{
-		{"executive_posture_brief", `"json","pdf","csv"`}, {"agent_risk_register", `"xlsx","jsonl"`},
-		{"control_coverage_export", `"csv"`}, {"evidence_freshness_export", `"json"`}, {"board_pack", `"pdf","zip"`},
+		{"executive_risk_brief", `"json","pdf","csv"`}, {"agent_risk_register", `"xlsx","jsonl"`},
+		{"control_coverage_export", `"csv"`}, {"evidence_freshness_export", `"json"`}, {"pdf_board_pack", `"pdf","zip"`},
 	} {
 		body := fmt.Sprintf(`{"report_id":%q,"formats":[%s],"window":{"from":"2026-11-20T00:00:00Z","to":"2026-11-30T00:00:00Z"}}`, r.report, r.formats)
 		req, err := artifacts.ParseRenderRequest([]byte(body), t, "tenant_admin", now)
