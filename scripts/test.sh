@@ -16,6 +16,18 @@ export AISPM_MINISTACK_ENDPOINT AISPM_MOTO_ENDPOINT AISPM_MOTO_MAIL_ENDPOINT
 trap 'scripts/emulators.sh down' EXIT
 scripts/emulators.sh reset
 
+# The render tests convert DOCX with LibreOffice and read PDFs with poppler; a fresh machine
+# gets them here (nothing happens when both are on PATH).
+if ! command -v soffice >/dev/null || ! command -v pdftoppm >/dev/null; then
+  as_root=""
+  [ "$(id -u)" -eq 0 ] || as_root="sudo -n"
+  if [ -z "$as_root" ] || sudo -n true 2>/dev/null; then
+    echo "== installing libreoffice-writer-nogui poppler-utils"
+    $as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-writer-nogui poppler-utils >/dev/null
+  fi
+fi
+
 echo "== tests"
 # Under CI=true an unreachable emulator fails its tests instead of skipping them.
 export CI=${CI:-true}

@@ -29,6 +29,7 @@ var formats = map[string]Format{
 	"html":     {"html", "html", "text/html; charset=utf-8", writeHTML},
 	"pdf":      {"pdf", "pdf", "application/pdf", writePDF},
 	"xlsx":     {"xlsx", "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", writeXLSX},
+	"docx":     {"docx", "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", writeDOCX},
 }
 
 // FormatNames lists the format names the renderer knows, zip included.
@@ -134,16 +135,17 @@ func writeJSONL(d Document) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-var htmlPage = template.Must(template.New("report").Funcs(template.FuncMap{"cell": cell}).Parse(`<!DOCTYPE html>
+var htmlPage = template.Must(template.Must(template.New("report").Funcs(template.FuncMap{"cell": cell}).Funcs(svgFuncs).Parse(svgTemplates)).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Doc.FullTitle}}</title>
 <style>body{font-family:Helvetica,Arial,sans-serif;margin:2em;color:#222}
 header{background:{{.Primary}};color:#fff;padding:1em}h2{color:{{.Primary}}}
 table{border-collapse:collapse;margin-bottom:1.5em}th{background:{{.Accent}};color:#fff;text-align:left}
-td,th{border:1px solid #ccc;padding:4px 8px}footer{margin-top:2em;color:#666;font-size:0.9em}</style></head>
+td,th{border:1px solid #ccc;padding:4px 8px}footer{margin-top:2em;color:#666;font-size:0.9em}{{if .Charts}}
+figure.chart{margin:0 0 1.5em}svg.chart{max-width:100%;height:auto}{{end}}</style></head>
 <body><header><h1>{{.Doc.FullTitle}}</h1><p>{{.Doc.Subtitle " · "}}</p></header>
 <p>Data snapshot <code>{{.Doc.Meta.SnapshotRef}}</code> · template <code>{{.Doc.TemplateVersion}}</code></p>
 <table><tr><th>Figure</th><th>Value</th></tr>{{range .Doc.Headline}}<tr><td>{{.Label}}</td><td>{{.Value}}</td></tr>{{end}}</table>
-{{range .Doc.Tables}}<h2>{{.Title}}</h2><table><tr>{{range .Columns}}<th>{{.}}</th>{{end}}</tr>
+{{range .Charts}}{{template "chart" .}}{{end}}{{range .Doc.Tables}}<h2>{{.Title}}</h2><table><tr>{{range .Columns}}<th>{{.}}</th>{{end}}</tr>
 {{range .Rows}}<tr>{{range .}}<td>{{cell .}}</td>{{end}}</tr>
 {{end}}</table>
 {{end}}<footer>{{.Doc.Meta.Branding.FooterText}}</footer></body></html>
@@ -153,6 +155,7 @@ func writeHTML(d Document) ([]byte, error) {
 	var buf bytes.Buffer
 	err := htmlPage.Execute(&buf, map[string]any{
 		"Doc": d, "Primary": template.CSS(d.Meta.Branding.PrimaryColor), "Accent": template.CSS(d.Meta.Branding.AccentColor),
+		"Charts": svgCharts(d),
 	})
 	return buf.Bytes(), err
 }

@@ -43,7 +43,9 @@ func writePDF(d Document) ([]byte, error) {
 	for _, f := range d.Headline {
 		facts.Rows = append(facts.Rows, []any{f.Label, f.Value})
 	}
-	for _, t := range append([]Table{facts}, d.Tables...) {
+	pdfTable(pdf, tr, facts, [3]int{pr, pg, pb}, [3]int{ar, ag, ab})
+	pdfCharts(pdf, tr, d)
+	for _, t := range d.Tables {
 		pdfTable(pdf, tr, t, [3]int{pr, pg, pb}, [3]int{ar, ag, ab})
 	}
 	var buf bytes.Buffer
@@ -108,4 +110,88 @@ func rgb(hex string) (int, int, int) {
 		return 0, 0, 0
 	}
 	return int(v >> 16 & 0xff), int(v >> 8 & 0xff), int(v & 0xff)
+}
+
+// pdfChartH and pdfChartFont size a chart on the page, in mm: two fit under the key
+// figures on the first page.
+const pdfChartH, pdfChartFont = 80.0, 2.5
+
+// pdfCharts draws the charts one under another across the text width, each on a new page
+// when it would not fit under what is already there, then restores the line settings the
+// tables draw their borders with.
+func pdfCharts(pdf *fpdf.Fpdf, tr func(string) string, d Document) {
+	if len(d.Charts) == 0 {
+		return
+	}
+	colors := chartColors(d.Meta.Branding)
+	w, h := pdf.GetPageSize()
+	left, _, right, bottom := pdf.GetMargins()
+	box := chartBox{W: w - left - right, Font: pdfChartFont, Measure: func(s string, size float64, bold bool) float64 {
+		pdfFont(pdf, size, bold)
+		return pdf.GetStringWidth(tr(s))
+	}}
+	pdf.SetLineCapStyle("round")
+	pdf.Ln(4)
+	for _, c := range d.Charts {
+		box.H = chartHeight(c, pdfChartH, pdfChartFont)
+		if pdf.GetY()+box.H > h-bottom-12 {
+			pdf.AddPage()
+		}
+		y := pdf.GetY()
+		for _, m := range layoutChart(c, box, colors) {
+			pdfMark(pdf, tr, m, left, y)
+		}
+		pdf.SetY(y + box.H + 6)
+	}
+	pdf.SetLineCapStyle("butt")
+	pdf.SetLineWidth(0.2)
+	pdf.SetDrawColor(0, 0, 0)
+}
+
+func pdfFont(pdf *fpdf.Fpdf, size float64, bold bool) {
+	style := ""
+	if bold {
+		style = "B"
+	}
+	pdf.SetFont("Helvetica", style, 0)
+	pdf.SetFontUnitSize(size)
+}
+
+// pdfMark draws one mark of a chart whose top left corner is at x0, y0.
+func pdfMark(pdf *fpdf.Fpdf, tr func(string) string, m mark, x0, y0 float64) {
+	x, y := x0+m.X, y0+m.Y
+	switch m.Kind {
+	case "rect":
+		pdf.SetFillColor(rgb(m.Color))
+		pdf.Rect(x, y, m.W, m.H, "F")
+	case "line":
+		pdf.SetDrawColor(rgb(m.Color))
+		pdf.SetLineWidth(m.Width)
+		pdf.Line(x, y, x0+m.X2, y0+m.Y2)
+	case "dot":
+		pdf.SetFillColor(rgb(m.Color))
+		pdf.Circle(x, y, m.W, "F")
+	default:
+		pdfText(pdf, tr(m.Text), m, x, y)
+	}
+}
+
+// pdfText writes a text mark: fpdf places text by its start, so the anchor becomes an
+// offset, and a turned text turns about its anchor as in SVG.
+func pdfText(pdf *fpdf.Fpdf, s string, m mark, x, y float64) {
+	pdfFont(pdf, m.Size, m.Bold)
+	pdf.SetTextColor(rgb(m.Color))
+	off := 0.0
+	switch m.Anchor {
+	case "middle":
+		off = pdf.GetStringWidth(s) / 2
+	case "end":
+		off = pdf.GetStringWidth(s)
+	}
+	if m.Rotate != 0 {
+		pdf.TransformBegin()
+		pdf.TransformRotate(m.Rotate, x, y)
+		defer pdf.TransformEnd()
+	}
+	pdf.Text(x-off, y, s)
 }
