@@ -91,8 +91,30 @@ func typeTable(a *Aggregates) Table {
 	return vocabularyTable("by_event_type", "Events by type", "event_type", EventTypes, a.ByType)
 }
 
+// postureCharts are the pictures of a posture report: the trend over the window by
+// decision, the decisions, the severities and the agents with the most events.
+func postureCharts(a *Aggregates, m Meta) []Chart {
+	return []Chart{
+		trendChart(windowDays(m), a.Trend, Decisions),
+		countsChart("decisions", "Events by decision", "decision", a.ByDecision, Decisions, 0),
+		countsChart("severities", "Events by severity", "severity", a.BySeverity, Severities, 0),
+		countsChart("top_agents", "Top agents by events", "agent", a.ByAgent, nil, 10),
+	}
+}
+
+// windowDays are the window's UTC days, quiet ones included, so the trend shows a gap
+// where nothing happened rather than closing it up.
+func windowDays(m Meta) []string {
+	from, err1 := time.Parse(time.RFC3339, m.From)
+	to, err2 := time.Parse(time.RFC3339, m.To)
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	return Window{From: from, To: to}.Days()
+}
+
 func executiveBrief(a *Aggregates, m Meta) Document {
-	return Document{Headline: headline(a), Tables: []Table{
+	return Document{Headline: headline(a), Charts: postureCharts(a, m), Tables: []Table{
 		decisionTable(a), severityTable(a), typeTable(a),
 		countsTable("by_environment", "Events by environment", "environment", a.ByEnvironment),
 		countsTable("by_connector", "Events by connector", "connector", a.ByConnector),
@@ -235,7 +257,7 @@ func topAgents(a *Aggregates, n int) Table {
 }
 
 func boardPack(a *Aggregates, m Meta) Document {
-	return Document{Headline: headline(a), Tables: []Table{
+	return Document{Headline: headline(a), Charts: postureCharts(a, m), Tables: []Table{
 		decisionTable(a), severityTable(a), trendTable(a), topAgents(a, 10),
 	}}
 }
@@ -279,7 +301,8 @@ func kpiTable(a *Aggregates) Table {
 }
 
 func boardKPIPack(a *Aggregates, m Meta) Document {
-	return Document{Headline: headline(a), Tables: []Table{kpiTable(a), decisionTable(a), severityTable(a), trendTable(a)}}
+	return Document{Headline: headline(a), Charts: postureCharts(a, m)[:1],
+		Tables: []Table{kpiTable(a), decisionTable(a), severityTable(a), trendTable(a)}}
 }
 
 // soc2Criteria maps event types to the SOC 2 common criteria whose operation they evidence.
@@ -327,13 +350,14 @@ func evidenceWorkbook(a *Aggregates, m Meta) Document {
 	f := freshnessOf(a, m)
 	tables := []Table{decisionTable(a), severityTable(a), typeTable(a), trendTable(a), agentTable(a)}
 	tables = append(tables, coverageTables(a)...)
-	return Document{Headline: append(headline(a), f.facts...), Tables: append(tables, f.tables...)}
+	return Document{Headline: append(headline(a), f.facts...), Charts: postureCharts(a, m), Tables: append(tables, f.tables...)}
 }
 
 func auditNarrative(a *Aggregates, m Meta) Document {
 	criteria, _ := soc2Table(a)
 	f := freshnessOf(a, m)
-	return Document{Headline: headline(a), Tables: append([]Table{criteria, decisionTable(a), severityTable(a), topAgents(a, 10)}, f.tables...)}
+	return Document{Headline: headline(a), Charts: postureCharts(a, m),
+		Tables: append([]Table{criteria, decisionTable(a), severityTable(a), topAgents(a, 10)}, f.tables...)}
 }
 
 func evidencePacket(a *Aggregates, m Meta) Document {
