@@ -5,7 +5,7 @@ GO ?= go
 LAMBDA_ARCH ?= arm64
 FUZZTIME ?= 30000x
 
-.PHONY: help run build test lint unit fuzz emulators-up emulators-down bench bench-audit bench-render bench-search clean \
+.PHONY: help run build test lint unit fuzz emulators-up emulators-down bench bench-audit bench-render bench-ingest bench-search clean \
 	synth infra-test emulator-deploy e2e deploy measure-lambdas
 
 # `make deploy` (real AWS) needs these; see infra/README.md.
@@ -49,6 +49,9 @@ bench-audit: ## audit writer append throughput; 1M-entry offline verification ag
 
 bench-render: ## render the executive brief from 1M ingested events (time, peak RSS) beside DuckDB
 	scripts/bench-render.sh
+
+bench-ingest: ## public envelopes/s through the ingest API (batch, NDJSON) beside raw SQLite inserts; peak RSS of a 4 MiB body
+	scripts/bench-ingest.sh
 
 bench-search: ## search p50/p99 per query over 100,000 artifact records
 	scripts/bench-search.sh
