@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
@@ -111,10 +112,10 @@ func (rt *Router) serve(ctx context.Context, route Route, req Request) (resp Res
 }
 
 func checkBody(route Route, req Request) error {
-	if int64(len(req.Body)) > route.maxBody() {
+	if int64(len(req.Body)) > route.BodyLimit() {
 		return problem.New(problem.TooLarge, "body_too_large", "", "request body exceeds the limit for this endpoint")
 	}
-	if route.Method == http.MethodGet || route.Method == http.MethodDelete {
+	if !route.TakesBody() {
 		return nil
 	}
 	ct := req.Header.Get("Content-Type")
@@ -122,8 +123,8 @@ func checkBody(route Route, req Request) error {
 		return nil
 	}
 	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil || mt != "application/json" {
-		return problem.New(problem.UnsupportedMedia, "unsupported_media_type", "Content-Type", "send application/json")
+	if err != nil || !slices.Contains(route.MediaTypes(), mt) {
+		return problem.New(problem.UnsupportedMedia, "unsupported_media_type", "Content-Type", "send "+strings.Join(route.MediaTypes(), " or "))
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net/http"
 	"slices"
 	"strings"
 
@@ -15,7 +16,16 @@ type Route struct {
 	Path    string
 	Roles   []auth.Role
 	MaxBody int64
+	// Accepts lists the request media types besides application/json (the default); the
+	// ingest route also takes application/x-ndjson, one envelope a line, as collectors stream.
+	Accepts []string
 }
+
+// MediaJSON and MediaNDJSON are the request media types routes accept.
+const (
+	MediaJSON   = "application/json"
+	MediaNDJSON = "application/x-ndjson"
+)
 
 const (
 	defaultMaxBody = 256 << 10
@@ -50,9 +60,10 @@ const reports = "/enterprise/aispm/reports"
 func Routes() []Route {
 	return []Route{
 		{Name: "get-catalog", Method: "GET", Path: "/enterprise/aispm/reports/catalog", Roles: allRoles},
+		{Name: "get-openapi", Method: "GET", Path: "/enterprise/aispm/openapi.json", Roles: allRoles},
 		{Name: "get-settings", Method: "GET", Path: "/enterprise/aispm/reports/settings", Roles: settingsRead},
 		{Name: "put-settings", Method: "PUT", Path: "/enterprise/aispm/reports/settings", Roles: adminOnly},
-		{Name: "post-ingest", Method: "POST", Path: "/enterprise/aispm/ingest", Roles: ingestRoles, MaxBody: ingestMaxBody},
+		{Name: "post-ingest", Method: "POST", Path: "/enterprise/aispm/ingest", Roles: ingestRoles, MaxBody: ingestMaxBody, Accepts: []string{MediaNDJSON}},
 		{Name: "get-export", Method: "GET", Path: "/enterprise/aispm/reports/exports/{contract}", Roles: exportRoles},
 		{Name: "get-evidence-proof", Method: "GET", Path: "/enterprise/aispm/reports/evidence/{evidence_ref}/proof", Roles: proofRoles},
 		{Name: "post-render", Method: "POST", Path: reports + "/render", Roles: renderRoles},
@@ -87,7 +98,15 @@ func FindRoute(name string) (Route, bool) {
 // Allows tells whether role may call the route.
 func (r Route) Allows(role auth.Role) bool { return slices.Contains(r.Roles, role) }
 
-func (r Route) maxBody() int64 {
+// MediaTypes lists every request media type the route takes, application/json first.
+func (r Route) MediaTypes() []string { return append([]string{MediaJSON}, r.Accepts...) }
+
+// TakesBody tells whether the route reads a request body; GET and DELETE take none, so
+// their Content-Type is never checked.
+func (r Route) TakesBody() bool { return r.Method != http.MethodGet && r.Method != http.MethodDelete }
+
+// BodyLimit is the largest request body the route takes, in bytes.
+func (r Route) BodyLimit() int64 {
 	if r.MaxBody > 0 {
 		return r.MaxBody
 	}

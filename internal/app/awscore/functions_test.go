@@ -14,6 +14,7 @@ import (
 
 	"github.com/cavra-enterprise/aispm-reports/internal/api/catalogapi"
 	"github.com/cavra-enterprise/aispm-reports/internal/api/ingestapi"
+	"github.com/cavra-enterprise/aispm-reports/internal/api/openapiapi"
 	"github.com/cavra-enterprise/aispm-reports/internal/api/settingsapi"
 	"github.com/cavra-enterprise/aispm-reports/internal/app/awscore"
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
@@ -29,6 +30,7 @@ var builders = map[string]awscore.Builder{
 	"catalogapi.FromPorts":  catalogapi.FromPorts,
 	"settingsapi.FromPorts": settingsapi.FromPorts,
 	"ingestapi.FromPorts":   ingestapi.FromPorts,
+	"openapiapi.FromPorts":  openapiapi.FromPorts,
 }
 
 // lightFunction is a functions/<name>/main.go that calls awscore.StartRoute.
@@ -160,7 +162,7 @@ func TestLightFunctionsLinkOnlyTheirDomain(t *testing.T) {
 				t.Errorf("functions/%s links %s", name, pkg)
 			}
 		}
-		if (name == "authorizer" || name == "get-catalog") && slices.Contains(deps, jsonSchema) {
+		if slices.Contains([]string{"authorizer", "get-catalog", "get-openapi"}, name) && slices.Contains(deps, jsonSchema) {
 			t.Errorf("functions/%s links %s but validates no request body", name, jsonSchema)
 		}
 	}
