@@ -37,11 +37,12 @@ var calls = []call{
 	{"GET", "/enterprise/aispm/reports/settings", "", "responses/settings-defaults.json", auth.TenantAdmin},
 	{"PUT", "/enterprise/aispm/reports/settings", `{"delivery_provider":{"mode":"smtp","sender_address":"reports@example.com","credential_ref":"SMTP_PASSWORD=Winter2026!"}}`, "responses/settings-secret-refused.json", auth.TenantAdmin},
 	{"PUT", "/enterprise/aispm/reports/settings", "@requests/settings.json", "", auth.TenantAdmin},
-	{"GET", "/enterprise/aispm/reports/exports/delivery-contract", "", "exports/delivery-contract.json", auth.AuditorViewer},
+	{"GET", "/enterprise/aispm/reports/exports/delivery-contract", "", "responses/delivery-contract-not-ready.json", auth.AuditorViewer},
 	{"GET", "/enterprise/aispm/reports/exports/setup-wizard-contract", "", "exports/setup-wizard-contract.json", auth.AuditorViewer},
 	{"POST", "/enterprise/aispm/ingest", "@requests/ingest-batch.json", "", auth.ReportOperator},
 	{"POST", "/enterprise/aispm/reports/render", "@requests/render-brief.json", "", auth.ReportOperator},
 	{"POST", "/enterprise/aispm/reports/search", "@requests/search.json", "", auth.AuditorViewer},
+	{"GET", "/enterprise/aispm/reports/exports", "", "responses/exports-readiness.json", auth.AuditorViewer},
 	{"GET", "/enterprise/aispm/reports/catalog", "", "responses/unauthenticated.json", ""},
 }
 

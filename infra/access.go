@@ -24,7 +24,8 @@ type Access struct {
 	// PublicKey: read the signing key's public key only, to verify (AISPM_SIGNING_KEY_ID).
 	PublicKey bool
 	// NamesSigningKey: names the signing key in what it returns (the retention-lifecycle
-	// export of get-export): AISPM_SIGNING_KEY_ID only, no KMS call and no KMS grant.
+	// export of get-export, and get-exports, which builds it to tell its readiness):
+	// AISPM_SIGNING_KEY_ID only, no KMS call and no KMS grant.
 	NamesSigningKey bool
 	// Schedules: creates the tenant's one-shot schedules (the expiry sweep of each render)
 	// in its EventBridge Scheduler group tenant-<id>: AISPM_SCHEDULE_TARGET_ARN and
@@ -63,6 +64,7 @@ var routeAccess = map[string]Access{
 	"put-settings":            {Table: TableReadWrite},
 	"post-ingest":             {Table: TableReadWrite, ObjectsWrite: true},
 	"get-export":              {Table: TableRead, NamesSigningKey: true}, // the retention-lifecycle export names the key
+	"get-exports":             {Table: TableRead, NamesSigningKey: true}, // runs every export as get-export does, to tell readiness
 	"post-render":             {Table: TableReadWrite, ObjectsRead: true, ObjectsWrite: true, Sign: true, Schedules: true},
 	"post-search":             {Table: TableReadWrite},
 	"get-artifact":            {Table: TableRead},

@@ -529,10 +529,10 @@ func TestLeastPrivilege(t *testing.T) {
 
 // Every function whose code signs, verifies or names the signing key gets its id (read off
 // internal/app/awsapp and internal/api: packages and render with package_type sign, the
-// proof reads the public key, the retention-lifecycle export names the key, the audit
-// functions sign checkpoints), and only those.
+// proof reads the public key, the retention-lifecycle export and the readiness view that
+// builds it name the key, the audit functions sign checkpoints), and only those.
 func TestSigningKeyEnvironment(t *testing.T) {
-	want := []string{"audit-sealer", "audit-writer", "get-evidence-proof", "get-export", "post-package", "post-render"}
+	want := []string{"audit-sealer", "audit-writer", "get-evidence-proof", "get-export", "get-exports", "post-package", "post-render"}
 	eachTarget(t, func(t *testing.T, target string, _ assertions.Template) {
 		var got []string
 		for name, id := range functionsByName(t, target) {

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,5 +61,44 @@ func TestDeliveryExportsValidateAgainstContracts(t *testing.T) {
 	validateContract(t, contractSchema(t, "aispm-report-approval-decision"), r.body)
 	if d := r.json(t)["decision"].(map[string]any); d["decision"] != "expired" || d["decided_by"] != "role:system" {
 		t.Fatalf("expired decision: %v", d)
+	}
+}
+
+// TestApprovalDecisionExportsWhatTheDeliveryRecorded changes the provider mode and the
+// policy after sends: the exports keep the mode the send was made through, and a denied send
+// to a domain without a rule is refused rather than called an approved domain.
+func TestApprovalDecisionExportsWhatTheDeliveryRecorded(t *testing.T) {
+	e, art := deliveryEnv(t)
+	admin := e.as("acme", auth.TenantAdmin)
+	gated := decodeDelivery(t, e.send(t, "key-mode-1", emailBody(art, "cfo@partner.example")))
+	if r := e.call("POST", distPath+gated.DistributionRef+"/approve", e.as("acme", auth.Approver), nil, nil); r.status != 200 {
+		t.Fatalf("approve: %d %s", r.status, r.body)
+	}
+	smtp := strings.Replace(goodSettings, `"mode": "ses"`, `"mode": "smtp", "credential_ref": "CAVRA_REPORT_SMTP_CREDENTIAL_REF"`, 1)
+	if r := e.call("PUT", settingsPath, admin, []byte(smtp), nil); r.status != 200 {
+		t.Fatalf("settings: %d %s", r.status, r.body)
+	}
+	decision := e.call("GET", exportsPath+"/approval-decision", e.as("acme", auth.AuditorViewer), nil, nil)
+	validateContract(t, contractSchema(t, "aispm-report-approval-decision"), decision.body)
+	if mode := decision.json(t)["subject"].(map[string]any)["delivery_mode"]; mode != "ses" {
+		t.Fatalf("approval-decision delivery_mode %v, want ses (the mode of the send)", mode)
+	}
+	audit := e.call("GET", exportsPath+"/delivery-audit-event", e.as("acme", auth.AuditorViewer), nil, nil)
+	if mode := audit.json(t)["audit_event"].(map[string]any)["delivery_mode"]; mode != "ses" {
+		t.Fatalf("delivery-audit-event delivery_mode %v, want ses", mode)
+	}
+
+	lenient := strings.Replace(testPolicy, `"default_action": "deny"`, `"default_action": "require_approval"`, 1)
+	if r := e.call("PUT", policyPath, admin, []byte(lenient), nil); r.status != 200 {
+		t.Fatalf("policy: %d %s", r.status, r.body)
+	}
+	unknown := decodeDelivery(t, e.send(t, "key-mode-2", emailBody(art, "cfo@stranger.example")))
+	if r := e.call("POST", distPath+unknown.DistributionRef+"/deny", e.as("acme", auth.Approver), nil, nil); r.status != 200 {
+		t.Fatalf("deny: %d %s", r.status, r.body)
+	}
+	r := e.call("GET", exportsPath+"/approval-decision", e.as("acme", auth.AuditorViewer), nil, nil)
+	requireError(t, r, 409, "export_not_ready", "contract")
+	if !strings.Contains(string(r.body), "a domain without a rule in the recipient policy") {
+		t.Fatalf("refusal does not name the unknown domain: %s", r.body)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -12,7 +11,10 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
 )
 
-// contractsDir is the public contracts folder beside the project (../shared/contracts).
+const exportsPath = "/enterprise/aispm/reports/exports"
+
+// contractSchema compiles a public contract from the folder beside the project
+// (../shared/contracts).
 func contractSchema(t *testing.T, name string) *jsonschema.Schema {
 	t.Helper()
 	dir := filepath.Join("..", "..", "..", "shared", "contracts", "cavra-public")
@@ -48,33 +50,23 @@ func TestPublicExportsValidateAgainstContracts(t *testing.T) {
 	if r := e.call("PUT", settingsPath, e.as("acme", auth.TenantAdmin), []byte(`{"delivery_provider":{"mode":"smtp","sender_address":"r@acme.example","credential_ref":"CAVRA_REPORT_SMTP_CREDENTIAL_REF"}}`), nil); r.status != 200 {
 		t.Fatalf("settings: %s", r.body)
 	}
-	for _, c := range []struct{ path, schema string }{
-		{"delivery-contract", "aispm-report-delivery-contract"},
-		{"setup-wizard-contract", "aispm-report-setup-wizard-contract"},
-	} {
-		t.Run(c.path, func(t *testing.T) {
-			s := contractSchema(t, c.schema)
-			for _, tenant := range []string{"acme", "globex"} {
-				r := e.call("GET", "/enterprise/aispm/reports/exports/"+c.path, e.as(tenant, auth.AuditorViewer), nil, nil)
-				if r.status != 200 {
-					t.Fatalf("%s: %d %s", tenant, r.status, r.body)
-				}
-				validateContract(t, s, r.body)
-				if bytes.Contains(r.body, []byte("acme.example")) {
-					t.Fatal("export leaks a configured address")
-				}
-			}
-		})
+	s := contractSchema(t, "aispm-report-setup-wizard-contract")
+	for _, tenant := range []string{"acme", "globex"} {
+		r := e.call("GET", exportsPath+"/setup-wizard-contract", e.as(tenant, auth.AuditorViewer), nil, nil)
+		if r.status != 200 {
+			t.Fatalf("%s: %d %s", tenant, r.status, r.body)
+		}
+		validateContract(t, s, r.body)
+		if bytes.Contains(r.body, []byte("acme.example")) {
+			t.Fatal("export leaks a configured address")
+		}
 	}
-	// Required settings follow the tenant's mode: smtp makes the credential ref required.
-	acme := e.call("GET", "/enterprise/aispm/reports/exports/delivery-contract", e.as("acme", auth.AuditorViewer), nil, nil)
-	globex := e.call("GET", "/enterprise/aispm/reports/exports/delivery-contract", e.as("globex", auth.AuditorViewer), nil, nil)
-	required := func(r reply) []any { return r.json(t)["setup"].(map[string]any)["required_settings"].([]any) }
-	if !slices.Contains(required(acme), any("CAVRA_REPORT_PROVIDER_CREDENTIAL_REF")) {
-		t.Fatal("acme (smtp) export does not require the credential reference")
+	// The delivery contract's schema fixes a schedules endpoint the route table lacks.
+	r := e.call("GET", exportsPath+"/delivery-contract", e.as("acme", auth.AuditorViewer), nil, nil)
+	requireError(t, r, 409, "export_not_ready", "contract")
+	if !bytes.Contains(r.body, []byte("the schedules endpoint POST /enterprise/aispm/reports/schedules is not served yet")) {
+		t.Fatalf("refusal does not name the missing endpoint: %s", r.body)
 	}
-	if slices.Contains(required(globex), any("CAVRA_REPORT_PROVIDER_CREDENTIAL_REF")) {
-		t.Fatal("globex (delivery disabled) export requires a credential reference")
-	}
-	requireError(t, e.call("GET", "/enterprise/aispm/reports/exports/nope", e.as("acme", auth.AuditorViewer), nil, nil), 404, "unknown_contract", "contract")
+	requireError(t, e.call("GET", exportsPath+"/kpi-metrics", e.as("acme", auth.AuditorViewer), nil, nil), 409, "export_not_ready", "contract")
+	requireError(t, e.call("GET", exportsPath+"/nope", e.as("acme", auth.AuditorViewer), nil, nil), 404, "unknown_contract", "contract")
 }

@@ -65,6 +65,7 @@ func Routes() []Route {
 		{Name: "put-settings", Method: "PUT", Path: "/enterprise/aispm/reports/settings", Roles: adminOnly},
 		{Name: "post-ingest", Method: "POST", Path: "/enterprise/aispm/ingest", Roles: ingestRoles, MaxBody: ingestMaxBody, Accepts: []string{MediaNDJSON}},
 		{Name: "get-export", Method: "GET", Path: "/enterprise/aispm/reports/exports/{contract}", Roles: exportRoles},
+		{Name: "get-exports", Method: "GET", Path: reports + "/exports", Roles: exportRoles},
 		{Name: "get-evidence-proof", Method: "GET", Path: "/enterprise/aispm/reports/evidence/{evidence_ref}/proof", Roles: proofRoles},
 		{Name: "post-render", Method: "POST", Path: reports + "/render", Roles: renderRoles},
 		{Name: "post-search", Method: "POST", Path: reports + "/search", Roles: allRoles},

@@ -84,3 +84,20 @@ func (w *Writer) EntryOf(ctx context.Context, tenantID, evidenceRef string) (uin
 	}
 	return ref.Seq, nil
 }
+
+// Checkpointed is a tenant's latest signed checkpoint as the seal item records it.
+type Checkpointed struct {
+	Key  string // its file in the WORM store
+	Hash string // sha256 of that file, which the next checkpoint names as its predecessor
+}
+
+// LatestCheckpoint returns the tenant's latest signed checkpoint, nil before the first seal.
+// It reads the seal item only (no WORM object, no key), so a function that may only read the
+// table can name the checkpoint.
+func (w *Writer) LatestCheckpoint(ctx context.Context, tenantID string) (*Checkpointed, error) {
+	st, _, err := w.sealed(ctx, tenantID)
+	if err != nil || st.CheckpointKey == "" {
+		return nil, err
+	}
+	return &Checkpointed{Key: st.CheckpointKey, Hash: st.CheckpointHash}, nil
+}

@@ -137,6 +137,15 @@ const (
 	BlockedPolicy   = "blocked_policy"
 )
 
+// Reasons that classify a recipient's domain; UnknownDomain and External read them back
+// from a recorded decision.
+const (
+	reasonDomainNotInPolicy = "domain_not_in_policy"
+	reasonExternalRecipient = "external_recipient"
+	reasonExternalAudited   = "external_recipient_audited"
+	reasonExternalDenied    = "external_delivery_denied"
+)
+
 // Decision is the one outcome of evaluating a send. Reasons are stable codes, never
 // addresses, so they can go into evidence as they are.
 type Decision struct {
@@ -170,9 +179,9 @@ func Evaluate(p Policy, channel string, recipients []string) Decision {
 func (d *Decision) unknownDomain(p Policy) {
 	switch p.DefaultAction {
 	case "deny":
-		d.raise(BlockedPolicy, "domain_not_in_policy")
+		d.raise(BlockedPolicy, reasonDomainNotInPolicy)
 	case "require_approval":
-		d.raise(RequireApproval, "domain_not_in_policy")
+		d.raise(RequireApproval, reasonDomainNotInPolicy)
 	}
 	d.external(p)
 }
@@ -180,12 +189,23 @@ func (d *Decision) unknownDomain(p Policy) {
 func (d *Decision) external(p Policy) {
 	switch p.ExternalDeliveryDefault {
 	case "deny":
-		d.raise(BlockedPolicy, "external_delivery_denied")
+		d.raise(BlockedPolicy, reasonExternalDenied)
 	case "require_approval":
-		d.raise(RequireApproval, "external_recipient")
+		d.raise(RequireApproval, reasonExternalRecipient)
 	case "allow_with_audit":
-		d.addReason("external_recipient_audited")
+		d.addReason(reasonExternalAudited)
 	}
+}
+
+// UnknownDomain tells whether a recipient's domain had no rule in the evaluated policy.
+func (d Decision) UnknownDomain() bool { return slices.Contains(d.Reasons, reasonDomainNotInPolicy) }
+
+// External tells whether a recipient was evaluated as external (a domain without a rule
+// counts as external too).
+func (d Decision) External() bool {
+	return slices.ContainsFunc(d.Reasons, func(r string) bool {
+		return r == reasonExternalRecipient || r == reasonExternalAudited || r == reasonExternalDenied
+	})
 }
 
 var severity = map[string]int{Allow: 0, RequireApproval: 1, BlockedPolicy: 2}

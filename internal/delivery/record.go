@@ -52,8 +52,12 @@ var transient = map[string]bool{FailProviderRateLimit: true, FailAuditStoreError
 // Record is one delivery. Recipients are the only addresses the product keeps; they stay in
 // this item and in the views of roles allowed to see them.
 type Record struct {
-	DeliveryRef       string        `json:"delivery_ref"`
-	Channel           string        `json:"channel"`
+	DeliveryRef string `json:"delivery_ref"`
+	Channel     string `json:"channel"`
+	// ProviderMode is the settings' delivery provider mode when an email send was requested,
+	// so exports name the mode the send was made through, not today's; "" for the other
+	// channels and for email records written before the mode was kept.
+	ProviderMode      string        `json:"provider_mode,omitempty"`
 	SubjectRef        string        `json:"subject_ref"`
 	SubjectDigest     string        `json:"subject_digest"`
 	ReportID          string        `json:"report_id"`

@@ -172,6 +172,9 @@ func (s *Service) create(ctx context.Context, in SendInput, idem, reqDigest stri
 	}
 	now := s.Clock.Now()
 	rec := newRecord(in, subj, dec, idem, reqDigest, now)
+	if rec.Channel == Email {
+		rec.ProviderMode = st.DeliveryProvider.Mode
+	}
 	status := map[string]string{Allow: StatusQueued, RequireApproval: StatusPendingApproval, BlockedPolicy: StatusBlocked}[dec.Outcome]
 	if status == StatusPendingApproval {
 		rec.ApprovalRef = ref.Make("approval", rec.ID())

@@ -1,9 +1,11 @@
 package publicexport
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/cavra-enterprise/aispm-reports/internal/catalog"
 	"github.com/cavra-enterprise/aispm-reports/internal/settings"
-	"github.com/cavra-enterprise/aispm-reports/internal/tenancy"
 )
 
 // DeliveryContract is the aispm-report-delivery-contract packet.
@@ -14,7 +16,7 @@ type DeliveryContract struct {
 	ContractVisibility   string            `json:"contract_visibility"`
 	CommunityReports     []contractReport  `json:"community_reports"`
 	EnterpriseReports    []contractReport  `json:"enterprise_reports"`
-	API                  deliveryAPI       `json:"api"`
+	API                  map[string]string `json:"api"`
 	Delivery             deliveryModes     `json:"delivery"`
 	Setup                deliverySetup     `json:"setup"`
 	SecurityControls     []string          `json:"security_controls"`
@@ -29,13 +31,30 @@ type contractReport struct {
 	Availability string   `json:"availability"`
 }
 
-type deliveryAPI struct {
-	Catalog        string `json:"catalog_endpoint"`
-	Render         string `json:"render_endpoint"`
-	Send           string `json:"send_endpoint"`
-	Deliveries     string `json:"deliveries_endpoint"`
-	Schedules      string `json:"schedules_endpoint"`
-	Implementation string `json:"implementation"`
+// contractEndpoints are the endpoints the delivery contract names, by their key in the
+// packet's api object; the schema fixes each value, so the packet is refused until the
+// deployment serves every one of them.
+var contractEndpoints = []struct{ key, endpoint string }{
+	{"catalog_endpoint", "GET /enterprise/aispm/reports/catalog"},
+	{"render_endpoint", "POST /enterprise/aispm/reports/render"},
+	{"send_endpoint", "POST /enterprise/aispm/reports/send"},
+	{"deliveries_endpoint", "GET /enterprise/aispm/reports/deliveries"},
+	{"schedules_endpoint", "POST /enterprise/aispm/reports/schedules"},
+}
+
+// deliveryEndpoints is the packet's api object, or a condition for each endpoint it would
+// name that the deployment does not serve.
+func deliveryEndpoints(served []string) (map[string]string, []Condition) {
+	api := map[string]string{"implementation": requiresEnterprise}
+	var unmet []Condition
+	for _, e := range contractEndpoints {
+		if !slices.Contains(served, e.endpoint) {
+			name := strings.TrimSuffix(e.key, "_endpoint")
+			unmet = append(unmet, Condition{e.key + "_not_served", "the " + name + " endpoint " + e.endpoint + " is not served yet"})
+		}
+		api[e.key] = e.endpoint
+	}
+	return api, unmet
 }
 
 type deliveryModes struct {
@@ -67,11 +86,15 @@ var SecurityControls = []string{
 	"worm_object_lock_for_ingested_segments",
 }
 
-// BuildDeliveryContract exports the tenant's catalog and setup as the public delivery
-// contract; required settings follow the tenant's chosen delivery mode.
-func BuildDeliveryContract(t tenancy.Tenant, st settings.Settings) ([]byte, error) {
+// deliveryContract exports the tenant's catalog and setup as the public delivery contract;
+// required settings follow the tenant's chosen delivery mode.
+func deliveryContract(s State) (any, []Condition, error) {
+	api, unmet := deliveryEndpoints(s.Served)
+	if len(unmet) > 0 {
+		return nil, unmet, nil
+	}
 	var community, enterprise []contractReport
-	for _, r := range catalog.ForTenant(t) {
+	for _, r := range catalog.ForTenant(s.Tenant) {
 		cr := contractReport{ReportID: r.ReportID, Title: r.Title, Formats: r.Formats, Audiences: r.Audiences, Availability: r.Availability}
 		if r.Availability == catalog.Community {
 			community = append(community, cr)
@@ -81,21 +104,16 @@ func BuildDeliveryContract(t tenancy.Tenant, st settings.Settings) ([]byte, erro
 	}
 	required, refs := []string{}, []string{}
 	for _, f := range settings.Fields {
-		if f.RequiredFor(st) {
+		if f.RequiredFor(s.Settings) {
 			required = append(required, f.Name)
 		}
 		if f.SecretRef {
 			refs = append(refs, f.Name)
 		}
 	}
-	return scanned(DeliveryContract{
+	return DeliveryContract{
 		SchemaVersion: "cavra.aispm.report_delivery_contract.v1", Product: product, Edition: editionEnterprise,
-		ContractVisibility: publicContract, CommunityReports: community, EnterpriseReports: enterprise,
-		API: deliveryAPI{
-			Catalog: "GET /enterprise/aispm/reports/catalog", Render: "POST /enterprise/aispm/reports/render",
-			Send: "POST /enterprise/aispm/reports/send", Deliveries: "GET /enterprise/aispm/reports/deliveries",
-			Schedules: "POST /enterprise/aispm/reports/schedules", Implementation: requiresEnterprise,
-		},
+		ContractVisibility: publicContract, CommunityReports: community, EnterpriseReports: enterprise, API: api,
 		Delivery:         deliveryModes{SupportedModes: settings.DeliveryModes, RecipientControls: RecipientControls, Implementation: requiresEnterprise},
 		Setup:            deliverySetup{RequiredSettings: required, SecretReferenceSettings: refs, SecretValuesAllowed: false},
 		SecurityControls: SecurityControls,
@@ -103,5 +121,5 @@ func BuildDeliveryContract(t tenancy.Tenant, st settings.Settings) ([]byte, erro
 			"renderer": requiresEnterprise, "scheduler": requiresEnterprise, "email_delivery": requiresEnterprise,
 			"tenant_persistence": requiresEnterprise, "license_enforcement": requiresEnterprise,
 		},
-	})
+	}, nil, nil
 }

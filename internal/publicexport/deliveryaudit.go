@@ -12,18 +12,18 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/settings"
 )
 
-// BuildRecipientPolicy exports the tenant's saved recipient policy. Encryption of
-// attachments and customer-managed keys are not implemented, so they export as false.
-func BuildRecipientPolicy(s State) ([]byte, error) {
+// recipientPolicy exports the tenant's saved recipient policy. Encryption of attachments and
+// customer-managed keys are not implemented, so they export as false.
+func recipientPolicy(s State) (any, []Condition, error) {
 	p, err := s.RecipientPolicy()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if !p.Configured || p.EvidenceRef == "" {
-		return nil, notReady("the tenant has not saved a recipient policy yet")
-	}
-	if len(p.Policy.DomainRules) == 0 {
-		return nil, notReady("the recipient policy has no domain rule")
+	switch {
+	case !p.Configured || p.EvidenceRef == "":
+		return nil, []Condition{{"no_recipient_policy", "the tenant has not saved a recipient policy yet"}}, nil
+	case len(p.Policy.DomainRules) == 0:
+		return nil, []Condition{{"no_domain_rule", "the recipient policy has no domain rule"}}, nil
 	}
 	pol := p.Policy
 	rules := make([]map[string]any, 0, len(pol.DomainRules))
@@ -39,7 +39,7 @@ func BuildRecipientPolicy(s State) ([]byte, error) {
 			"role_scope": "tenant:" + s.Tenant.ID, "member_count": g.MemberCount, "source": "static_ref", "addresses_redacted": true})
 	}
 	ev := evidence.PublicRef(p.EvidenceRef)
-	return scanned(map[string]any{
+	return map[string]any{
 		"schema_version": "cavra.aispm.report_recipient_policy.v1", "product": product, "edition": editionEnterprise,
 		"contract_visibility": publicContract, "generated_at": s.Now.UTC().Format(time.RFC3339), "tenant_ref": "tenant:" + s.Tenant.ID,
 		"policy": map[string]any{"policy_ref": "recipient_policy:" + s.Tenant.ID, "name": "Recipient policy", "status": "active",
@@ -57,7 +57,7 @@ func BuildRecipientPolicy(s State) ([]byte, error) {
 			"provider_tokens_included": false, "customer_records_included": false, "secrets_included": false, "payload_handling": "metadata_only"},
 		"enterprise_boundaries": boundaries("recipient_directory_sync", "idp_group_resolution", "domain_verification",
 			"encryption_key_resolution", "approval_workflow"),
-	})
+	}, nil, nil
 }
 
 // channelEligibility maps the product's channels to the contract's: the portal is the
@@ -92,31 +92,33 @@ var auditStatus = map[string]string{
 	delivery.StatusDeadLettered: "failed", delivery.StatusDenied: "failed", delivery.StatusExpired: "failed", delivery.StatusVoided: "failed",
 }
 
-// BuildDeliveryAuditEvent exports the tenant's latest email delivery (the contract's
-// delivery modes are mail providers). Recipients appear as counts and domains only.
-func BuildDeliveryAuditEvent(s State) ([]byte, error) {
+// deliveryAuditEvent exports the tenant's latest email delivery (the contract's delivery
+// modes are mail providers) with the mode its record holds. Recipients appear as counts and
+// domains only.
+func deliveryAuditEvent(s State) (any, []Condition, error) {
 	rec, ok, err := latestDelivery(s, func(r delivery.Record) bool { return r.Channel == delivery.Email })
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !ok {
-		return nil, notReady("the tenant has sent no email delivery yet")
+		return nil, []Condition{{"no_email_delivery", "the tenant has sent no email delivery yet"}}, nil
 	}
-	if s.Settings.DeliveryProvider.Mode == "disabled" {
-		return nil, notReady("the delivery provider mode is disabled")
+	mode, unmet := deliveryMode(rec)
+	if len(unmet) > 0 {
+		return nil, unmet, nil
 	}
 	pol, err := s.RecipientPolicy()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	allowed, external := recipientDomains(rec, pol.Policy)
 	last := rec.EvidenceRefs[len(rec.EvidenceRefs)-1]
-	return scanned(map[string]any{
+	return map[string]any{
 		"schema_version": "cavra.aispm.report_delivery_audit_event.v1", "product": product, "edition": editionEnterprise,
 		"contract_visibility": publicContract,
 		"audit_event": map[string]any{"audit_event_id": evidence.PublicRef(last), "action": "send", "occurred_at": rfc3339(rec.UpdatedAt),
 			"tenant_ref": "tenant:" + s.Tenant.ID, "actor_ref": "role:" + rec.RequesterRole, "report_id": rec.ReportID,
-			"requested_format": rec.Format, "delivery_mode": s.Settings.DeliveryProvider.Mode, "status": auditStatus[rec.Status]},
+			"requested_format": rec.Format, "delivery_mode": mode, "status": auditStatus[rec.Status]},
 		"recipient_summary": map[string]any{"recipient_count": len(rec.Recipients), "allowed_domains": allowed,
 			"external_domain_count": external, "recipient_addresses_redacted": true},
 		"approval": map[string]any{"approval_required": rec.ApprovalRef != "", "approval_ref": nullable(rec.ApprovalRef), "decision": approvalState(rec)},
@@ -127,7 +129,7 @@ func BuildDeliveryAuditEvent(s State) ([]byte, error) {
 		"redaction": map[string]any{"raw_report_content_included": false, "provider_response_included": false,
 			"recipient_addresses_included": false, "secrets_included": false, "payload_handling": "metadata_only"},
 		"enterprise_boundaries": boundaries("audit_store", "provider_response_storage", "retry_worker", "immutable_evidence_store"),
-	})
+	}, nil, nil
 }
 
 // recipientDomains lists the recipients' domains the policy allows and counts the
@@ -182,38 +184,40 @@ func publicRefs(refs []string) []string {
 	return out
 }
 
-// BuildApprovalDecision exports the tenant's latest decided (or expired) approval.
-func BuildApprovalDecision(s State) ([]byte, error) {
+// approvalDecision exports the tenant's latest decided (or expired) approval. Its subject
+// is what the delivery recorded at send: the provider mode and the policy evaluation of
+// its recipients, not today's settings or policy.
+func approvalDecision(s State) (any, []Condition, error) {
 	rec, ok, err := latestDelivery(s, func(r delivery.Record) bool {
 		return r.Approval != nil || r.ApprovalRef != "" && r.Status == delivery.StatusExpired
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !ok {
-		return nil, notReady("no approval request has been decided or has expired yet")
+		return nil, []Condition{{"no_decided_approval", "no approval request has been decided or has expired yet"}}, nil
 	}
-	pol, err := s.RecipientPolicy()
-	if err != nil {
-		return nil, err
+	mode, unmet := deliveryMode(rec)
+	scope, scopeUnmet := recipientScope(rec)
+	if unmet = append(unmet, scopeUnmet...); len(unmet) > 0 {
+		return nil, unmet, nil
 	}
 	d := decisionOf(rec)
 	decisionDigest, err := canonjson.DigestOf(d)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	_, external := recipientDomains(rec, pol.Policy)
-	return scanned(map[string]any{
+	return map[string]any{
 		"schema_version": "cavra.aispm.report_approval_decision.v1", "product": product, "edition": editionEnterprise,
 		"contract_visibility": publicContract, "generated_at": s.Now.UTC().Format(time.RFC3339), "tenant_ref": "tenant:" + s.Tenant.ID,
 		"approval_request": map[string]any{"approval_ref": rec.ApprovalRef, "request_type": "report_send", "requested_by": "role:" + rec.RequesterRole,
-			"requested_at": rfc3339(rec.CreatedAt), "resource_ref": rec.DeliveryRef, "risk_level": riskLevel(external),
+			"requested_at": rfc3339(rec.CreatedAt), "resource_ref": rec.DeliveryRef, "risk_level": riskLevel(rec.Decision),
 			"reason_code": firstOr(rec.Decision.Reasons, "approval_required")},
 		"decision": map[string]any{"decision_ref": "decision:" + rec.ID(), "decision": d.Decision, "decided_by": d.By,
 			"decided_at": rfc3339(d.At), "expires_at": rfc3339(rec.ApprovalExpiresAt),
 			"conditions": []string{"bound_to_artifact_digest", "policy_rechecked_at_delivery"}},
 		"subject": map[string]any{"report_ids": []string{rec.ReportID}, "formats": []string{rec.Format},
-			"delivery_mode": subjectMode(rec, s.Settings), "recipient_scope": recipientScope(rec, external), "recipient_addresses_redacted": true},
+			"delivery_mode": mode, "recipient_scope": scope, "recipient_addresses_redacted": true},
 		"policy_context": map[string]any{"recipient_policy_ref": "recipient_policy:" + s.Tenant.ID, "schedule_ref": ref.None("schedule"),
 			"domain_rule_ref": ref.None("domain_rule"), "approval_policy_ref": "approval_policy:" + s.Tenant.ID},
 		"evidence": map[string]any{"approval_evidence_refs": publicRefs(rec.EvidenceRefs), "request_digest_ref": rec.RequestDigest,
@@ -224,7 +228,7 @@ func BuildApprovalDecision(s State) ([]byte, error) {
 			"secrets_included": false, "payload_handling": "metadata_only"},
 		"enterprise_boundaries": boundaries("approval_workflow", "approver_identity_resolution", "policy_exception_store",
 			"immutable_decision_audit", "notification_delivery"),
-	})
+	}, nil, nil
 }
 
 // decided is the one outcome of an approval request: a decision by a role, or its expiry.
@@ -244,31 +248,47 @@ func decisionOf(rec delivery.Record) decided {
 	return decided{Decision: "expired", By: "role:system", At: last.At, EvidenceRef: last.EvidenceRef, BoundDigest: rec.SubjectDigest}
 }
 
-func riskLevel(externalDomains int) string {
-	if externalDomains > 0 {
+// riskLevel rates a gated send by its recorded evaluation: external recipients are high.
+func riskLevel(d delivery.Decision) string {
+	if d.External() {
 		return "high"
 	}
 	return "medium"
 }
 
-func recipientScope(rec delivery.Record, externalDomains int) string {
+// recipientScope is the contract's scope of a delivery's recipients as the policy evaluation
+// recorded at send classified them. A domain without a rule is no approved domain, internal
+// or external, and the contract has no other scope for it.
+func recipientScope(rec delivery.Record) (string, []Condition) {
 	switch {
 	case rec.Channel == delivery.GRC:
-		return "system_connector"
-	case externalDomains > 0:
-		return "approved_external_domain"
+		return "system_connector", nil
+	case rec.Decision.UnknownDomain():
+		return "", []Condition{{"recipient_domain_not_in_policy",
+			"the delivery went to a domain without a rule in the recipient policy, which recipient_scope cannot express"}}
+	case rec.Decision.External():
+		return "approved_external_domain", nil
 	}
-	return "approved_internal_domain"
+	return "approved_internal_domain", nil
 }
 
-func subjectMode(rec delivery.Record, st settings.Settings) string {
-	if rec.Channel == delivery.Email && st.DeliveryProvider.Mode != "disabled" {
-		return st.DeliveryProvider.Mode
+// deliveryMode is the contract's delivery mode of a delivery as its record holds it: the
+// portal is download, email the provider mode recorded when it was sent. The GRC export is a
+// copy into the tenant's GRC folder, which no mode of the contract names (its signed webhook
+// is not implemented).
+func deliveryMode(rec delivery.Record) (string, []Condition) {
+	switch {
+	case rec.Channel == delivery.Portal:
+		return "download", nil
+	case rec.Channel == delivery.GRC:
+		return "", []Condition{{"delivery_mode_not_in_contract",
+			"the delivery went out as a GRC folder export, which no delivery mode of the contract names"}}
+	case rec.ProviderMode == "":
+		return "", []Condition{{"delivery_mode_not_recorded", "the delivery was recorded before deliveries kept their provider mode"}}
+	case rec.ProviderMode == "disabled":
+		return "", []Condition{{"delivery_mode_disabled", "the delivery was sent while the delivery provider mode was disabled"}}
 	}
-	if rec.Channel == delivery.GRC {
-		return "webhook"
-	}
-	return "download"
+	return rec.ProviderMode, nil
 }
 
 func firstOr(list []string, def string) string {

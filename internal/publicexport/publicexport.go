@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/evidence"
@@ -21,34 +23,74 @@ const (
 	requiresEnterprise = "requires_cavra_enterprise"
 )
 
-// Contracts lists the export names the API and CLI accept.
-var Contracts = []string{"delivery-contract", "setup-wizard-contract", "export-package-manifest", "retention-lifecycle", "search-retrieval",
-	"recipient-policy", "delivery-audit-event", "approval-decision"}
+// PublicContracts names every public contract, in the order of their schema files (each
+// schema's file name without "aispm-report-" and ".schema.json"). The product keeps the list
+// itself rather than reading the schema folder at run time; a test holds it to the folder.
+var PublicContracts = []string{
+	"alert-drilldown", "alert-escalation", "alert-operations-dashboard", "alert-remediation-closure",
+	"alert-remediation-plan", "approval-decision", "center-trial-evaluator-handoff-packet",
+	"center-trial-lab-notebook-outline", "center-trial-lab-notebook-publication-readiness",
+	"center-trial-operator-api-view-model", "center-trial-operator-dashboard-readiness",
+	"center-trial-revocation-expiry-evidence", "center-trial-validation-packet", "delivery-audit-event",
+	"delivery-contract", "evidence-room-access-event", "evidence-room", "exception-lifecycle",
+	"export-package-manifest", "incident-closure", "incident-packet", "kpi-metrics", "operations-dashboard",
+	"recipient-policy", "remediation-closure-digest-distribution", "remediation-closure-executive-digest",
+	"remediation-closure-operations-dashboard", "retention-lifecycle", "schedule-policy", "search-retrieval",
+	"setup-wizard-contract",
+}
 
-// ErrUnknownContract is returned by Build for a name not in Contracts.
+// builder gathers one contract's packet from the state, or the conditions the state does not
+// meet yet (then no packet). The export and the readiness view both call it, so a contract
+// is ready exactly when its export succeeds.
+type builder func(State) (packet any, unmet []Condition, err error)
+
+// builders are the contracts the product builds; every other public contract is refused as
+// not implemented.
+var builders = map[string]builder{
+	"delivery-contract":       deliveryContract,
+	"setup-wizard-contract":   setupWizardContract,
+	"export-package-manifest": packageManifest,
+	"retention-lifecycle":     retentionLifecycle,
+	"search-retrieval":        searchRetrieval,
+	"recipient-policy":        recipientPolicy,
+	"delivery-audit-event":    deliveryAuditEvent,
+	"approval-decision":       approvalDecision,
+}
+
+// Contracts lists the exports the product builds.
+var Contracts = slices.Sorted(maps.Keys(builders))
+
+// ErrUnknownContract is returned by Build for a name not in PublicContracts.
 var ErrUnknownContract = errors.New("unknown public contract")
 
-// Build writes the named export from the tenant's state.
+// Build writes the named export from the tenant's state, or refuses it (409
+// export_not_ready) naming every condition the state does not meet.
 func Build(name string, s State) ([]byte, error) {
-	switch name {
-	case "delivery-contract":
-		return BuildDeliveryContract(s.Tenant, s.Settings)
-	case "setup-wizard-contract":
-		return BuildSetupWizardContract(s.Settings)
-	case "export-package-manifest":
-		return BuildPackageManifest(s)
-	case "retention-lifecycle":
-		return BuildRetentionLifecycle(s)
-	case "search-retrieval":
-		return BuildSearchRetrieval(s)
-	case "recipient-policy":
-		return BuildRecipientPolicy(s)
-	case "delivery-audit-event":
-		return BuildDeliveryAuditEvent(s)
-	case "approval-decision":
-		return BuildApprovalDecision(s)
+	raw, unmet, err := prepare(name, s)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("%w %q", ErrUnknownContract, name)
+	if len(unmet) > 0 {
+		return nil, notReady(unmet)
+	}
+	return raw, nil
+}
+
+// prepare builds the scanned packet of a public contract, or returns its unmet conditions.
+func prepare(name string, s State) ([]byte, []Condition, error) {
+	build, ok := builders[name]
+	if !ok {
+		if slices.Contains(PublicContracts, name) {
+			return nil, []Condition{notImplemented}, nil
+		}
+		return nil, nil, fmt.Errorf("%w %q", ErrUnknownContract, name)
+	}
+	packet, unmet, err := build(s)
+	if err != nil || len(unmet) > 0 {
+		return nil, unmet, err
+	}
+	raw, err := scanned(packet)
+	return raw, nil, err
 }
 
 // scanned returns the packet's JSON after the redaction scanner accepts it.
@@ -64,8 +106,12 @@ func scanned(packet any) ([]byte, error) {
 }
 
 // notReady is the honesty rule's refusal: the state cannot back the packet yet.
-func notReady(condition string) error {
-	return problem.New(problem.Conflict, "export_not_ready", "contract", condition)
+func notReady(unmet []Condition) error {
+	msgs := make([]string, len(unmet))
+	for i, c := range unmet {
+		msgs[i] = c.Message
+	}
+	return problem.New(problem.Conflict, "export_not_ready", "contract", strings.Join(msgs, "; "))
 }
 
 func redaction() map[string]any {

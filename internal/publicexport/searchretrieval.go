@@ -7,19 +7,23 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/search"
 )
 
-// BuildSearchRetrieval exports the tenant's latest audited search and latest retrieval
-// decision. The download link itself never appears: download_url_ref is an opaque ref to
-// the retrieval, set only when the decision was allow.
-func BuildSearchRetrieval(s State) ([]byte, error) {
+// searchRetrieval exports the tenant's latest audited search and latest retrieval decision.
+// The download link itself never appears: download_url_ref is an opaque ref to the
+// retrieval, set only when the decision was allow.
+func searchRetrieval(s State) (any, []Condition, error) {
 	q, r, err := s.Search()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	var unmet []Condition
 	if q == nil {
-		return nil, notReady("the tenant has not run a search yet")
+		unmet = append(unmet, Condition{"no_search", "the tenant has not run a search yet"})
 	}
 	if r == nil {
-		return nil, notReady("the tenant has not requested a retrieval yet")
+		unmet = append(unmet, Condition{"no_retrieval", "the tenant has not requested a retrieval yet"})
+	}
+	if len(unmet) > 0 {
+		return nil, unmet, nil
 	}
 	results := make([]map[string]any, 0, len(q.Results))
 	for _, x := range q.Results {
@@ -36,7 +40,7 @@ func BuildSearchRetrieval(s State) ([]byte, error) {
 		"from": rfc3339(orDefault(f.From, "1970-01-01T00:00:00Z")), "to": rfc3339(orDefault(f.To, q.LoggedAt))}
 	red := redaction()
 	red["download_url_included"] = false
-	return scanned(map[string]any{
+	return map[string]any{
 		"schema_version": "cavra.aispm.report_search_retrieval.v1", "product": product, "edition": editionEnterprise,
 		"contract_visibility": publicContract, "generated_at": s.Now.UTC().Format(time.RFC3339), "tenant_ref": "tenant:" + s.Tenant.ID,
 		"query":   map[string]any{"query_id": q.QueryRef, "actor_ref": q.ActorRef, "filters": filters, "rbac_scope": q.RBACScope, "retention_mode": f.Mode},
@@ -49,7 +53,7 @@ func BuildSearchRetrieval(s State) ([]byte, error) {
 			"evidence_refs": []string{evidence.PublicRef(q.EvidenceRef), evidence.PublicRef(r.EvidenceRef)}},
 		"redaction":             red,
 		"enterprise_boundaries": boundaries("search_index", "rbac_authorization", "immutable_ref_resolution", "signed_download_urls", "retrieval_audit_store"),
-	})
+	}, nil, nil
 }
 
 func orDefault(v, def string) string {

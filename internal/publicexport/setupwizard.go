@@ -54,10 +54,10 @@ var stepText = []struct{ id, title, description string }{
 	{settings.StepSchedule, "Schedule and audit", "Delivery retries, approval timeout, audit checkpoint cadence and retention per record class."},
 }
 
-// BuildSetupWizardContract exports the setup wizard exactly as the validator enforces it for
-// a tenant with settings st: steps, fields and rules come from settings.Fields, and which
-// settings are required follows st's delivery mode.
-func BuildSetupWizardContract(st settings.Settings) ([]byte, error) {
+// setupWizardContract exports the setup wizard exactly as the validator enforces it for the
+// tenant's settings: steps, fields and rules come from settings.Fields, and which settings
+// are required follows the tenant's delivery mode.
+func setupWizardContract(s State) (any, []Condition, error) {
 	steps := make([]wizardStep, 0, len(stepText))
 	for _, st := range stepText {
 		var names []string
@@ -75,7 +75,7 @@ func BuildSetupWizardContract(st settings.Settings) ([]byte, error) {
 		switch {
 		case f.SecretRef:
 			admin.SecretReferences = append(admin.SecretReferences, f.Name)
-		case f.RequiredFor(st):
+		case f.RequiredFor(s.Settings):
 			admin.Required = append(admin.Required, f.Name)
 		default:
 			admin.Optional = append(admin.Optional, f.Name)
@@ -83,7 +83,7 @@ func BuildSetupWizardContract(st settings.Settings) ([]byte, error) {
 	}
 	rules = append(rules, validationRule{RuleID: "rule_NO_SECRET_VALUES", Field: "CAVRA_REPORT_*",
 		Requirement: "no field accepts a secret value; credentials are given as references", Enforcement: requiresEnterprise})
-	return scanned(SetupWizardContract{
+	return SetupWizardContract{
 		SchemaVersion: "cavra.aispm.report_setup_wizard_contract.v1", Product: product, Edition: editionEnterprise,
 		ContractVisibility: publicContract,
 		Wizard: wizard{WizardID: "aispm_report_delivery_setup", Title: "AISPM report delivery setup",
@@ -93,5 +93,5 @@ func BuildSetupWizardContract(st settings.Settings) ([]byte, error) {
 			"wizard_ui": requiresEnterprise, "settings_persistence": requiresEnterprise, "secret_resolution": requiresEnterprise,
 			"provider_validation": requiresEnterprise, "test_delivery": requiresEnterprise, "license_enforcement": requiresEnterprise,
 		},
-	})
+	}, nil, nil
 }

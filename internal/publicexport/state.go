@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/artifacts"
+	"github.com/cavra-enterprise/aispm-reports/internal/audit"
 	"github.com/cavra-enterprise/aispm-reports/internal/delivery"
 	"github.com/cavra-enterprise/aispm-reports/internal/manifest"
 	"github.com/cavra-enterprise/aispm-reports/internal/search"
@@ -17,7 +18,12 @@ type State struct {
 	Tenant   tenancy.Tenant
 	Settings settings.Settings
 	Now      time.Time
-	// Package loads the package to export (the latest, or one named by the caller).
+	// Served lists the endpoints the deployment serves ("POST /enterprise/aispm/reports/send"),
+	// filled by the caller from the route table: a packet names only endpoints that exist.
+	Served []string
+	// PackageRef names the package to export ("" for the latest).
+	PackageRef string
+	// Package loads the package to export (manifest.ErrNotFound when there is none).
 	Package func() (manifest.Record, error)
 	// Artifacts loads the tenant's most recent artifact records, newest first.
 	Artifacts func() ([]artifacts.Record, error)
@@ -29,6 +35,9 @@ type State struct {
 	RecipientPolicy func() (delivery.StoredPolicy, error)
 	// Deliveries loads the tenant's most recent deliveries, newest first.
 	Deliveries func() ([]delivery.Record, error)
-	// SigningKeyID names the key that signs manifests ("" when none is configured).
+	// Checkpoint loads the tenant's latest signed audit checkpoint (nil before the first seal).
+	Checkpoint func() (*audit.Checkpointed, error)
+	// SigningKeyID names the key that signs manifests and audit checkpoints ("" when none is
+	// configured).
 	SigningKeyID string
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/cavra-enterprise/aispm-reports/internal/api"
 	"github.com/cavra-enterprise/aispm-reports/internal/artifacts"
+	"github.com/cavra-enterprise/aispm-reports/internal/audit"
 	"github.com/cavra-enterprise/aispm-reports/internal/delivery"
 	"github.com/cavra-enterprise/aispm-reports/internal/evidence"
 	"github.com/cavra-enterprise/aispm-reports/internal/itemstore"
@@ -19,11 +21,12 @@ import (
 // export ("" = the latest).
 func (h *Services) ExportState(ctx context.Context, t tenancy.Tenant, st settings.Settings, pkg string) publicexport.State {
 	items := h.Items
-	s := publicexport.State{Tenant: t, Settings: st, Now: h.Artifacts.Now()}
+	s := publicexport.State{Tenant: t, Settings: st, Now: h.Artifacts.Now(), Served: servedEndpoints(), PackageRef: pkg}
 	if h.Signer != nil {
 		s.SigningKeyID = h.Signer.KeyID()
 	}
 	s.Package = func() (manifest.Record, error) { return h.Packages.Get(ctx, t.ID, pkg) }
+	s.Checkpoint = func() (*audit.Checkpointed, error) { return h.Proofs.LatestCheckpoint(ctx, t.ID) }
 	s.Search = func() (*search.QueryRecord, *search.RetrievalRecord, error) { return h.Search.Latest(ctx, t.ID) }
 	s.Artifacts = func() ([]artifacts.Record, error) {
 		page, err := items.Query(ctx, itemstore.Query{PK: artifacts.PartitionKey(t.ID), Desc: true, Limit: 100})
@@ -57,4 +60,14 @@ func (h *Services) ExportState(ctx context.Context, t tenancy.Tenant, st setting
 		return rec.OccurredAt, nil
 	}
 	return s
+}
+
+// servedEndpoints lists the route table's endpoints as "METHOD /path".
+func servedEndpoints() []string {
+	routes := api.Routes()
+	out := make([]string, len(routes))
+	for i, r := range routes {
+		out[i] = r.Method + " " + r.Path
+	}
+	return out
 }

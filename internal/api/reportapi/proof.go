@@ -13,9 +13,11 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/problem"
 )
 
-// ProofSource serves inclusion proofs of evidence in a tenant's audit log (audit.Writer).
+// ProofSource is a tenant's audit log as the read routes see it (audit.Writer): inclusion
+// proofs of evidence, and the latest signed checkpoint the exports name.
 type ProofSource interface {
 	Proof(ctx context.Context, tenantID, evidenceRef string) (auditlog.Proof, error)
+	LatestCheckpoint(ctx context.Context, tenantID string) (*audit.Checkpointed, error)
 }
 
 // evidenceIDPattern is the id part of an evidence ref (ref.NewID("ev", ...)).

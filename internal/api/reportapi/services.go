@@ -39,6 +39,7 @@ type handlerFunc func(ctx context.Context, h *Services, r api.Request) (api.Resp
 
 var routes = map[string]handlerFunc{
 	"get-export":                getExport,
+	"get-exports":               getExports,
 	"get-evidence-proof":        getEvidenceProof,
 	"post-render":               postRender,
 	"post-search":               postSearch,
@@ -71,23 +72,47 @@ func (h *Services) tenant(ctx context.Context, r api.Request) (tenancy.Tenant, e
 	return api.Tenant(ctx, h.Tenants, r)
 }
 
+// getExport answers one public contract's packet; a public contract the product does not
+// build, or whose state is missing, is 409 export_not_ready naming why.
 func getExport(ctx context.Context, h *Services, r api.Request) (api.Response, error) {
 	name := r.PathParams["contract"]
-	if !slices.Contains(publicexport.Contracts, name) {
+	if !slices.Contains(publicexport.PublicContracts, name) {
 		return api.Response{}, problem.New(problem.NotFound, "unknown_contract", "contract",
-			"known exports: "+strings.Join(publicexport.Contracts, ", "))
+			"known exports: "+strings.Join(publicexport.PublicContracts, ", "))
 	}
-	t, err := h.tenant(ctx, r)
+	s, err := h.exportState(ctx, r, r.Query.Get("package"))
 	if err != nil {
 		return api.Response{}, err
 	}
-	cur, err := h.Settings.Get(ctx, t.ID, t.DisplayName)
-	if err != nil {
-		return api.Response{}, err
-	}
-	raw, err := publicexport.Build(name, h.ExportState(ctx, t, cur.Settings, r.Query.Get("package")))
+	raw, err := publicexport.Build(name, s)
 	if err != nil {
 		return api.Response{}, err
 	}
 	return api.Response{Status: http.StatusOK, Raw: raw}, nil
+}
+
+// getExports is the readiness view: every public contract, whether it can be exported now,
+// and each condition it does not meet yet.
+func getExports(ctx context.Context, h *Services, r api.Request) (api.Response, error) {
+	s, err := h.exportState(ctx, r, "")
+	if err != nil {
+		return api.Response{}, err
+	}
+	v, err := publicexport.ReadinessOf(s)
+	if err != nil {
+		return api.Response{}, err
+	}
+	return api.JSON(http.StatusOK, v), nil
+}
+
+func (h *Services) exportState(ctx context.Context, r api.Request, pkg string) (publicexport.State, error) {
+	t, err := h.tenant(ctx, r)
+	if err != nil {
+		return publicexport.State{}, err
+	}
+	cur, err := h.Settings.Get(ctx, t.ID, t.DisplayName)
+	if err != nil {
+		return publicexport.State{}, err
+	}
+	return h.ExportState(ctx, t, cur.Settings, pkg), nil
 }

@@ -1,0 +1,6 @@
+// Command get-exports is the Lambda function serving route "get-exports" of the route table.
+package main
+
+import "github.com/cavra-enterprise/aispm-reports/internal/app/awsapp"
+
+func main() { awsapp.StartRoute("get-exports") }
