@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,6 +40,7 @@ var calls = []call{
 	{"PUT", "/enterprise/aispm/reports/settings", "@requests/settings.json", "", auth.TenantAdmin},
 	{"GET", "/enterprise/aispm/reports/exports/delivery-contract", "", "responses/delivery-contract-not-ready.json", auth.AuditorViewer},
 	{"GET", "/enterprise/aispm/reports/exports/setup-wizard-contract", "", "exports/setup-wizard-contract.json", auth.AuditorViewer},
+	{"POST", "/enterprise/aispm/ingest", "@requests/ingest-public.ndjson", "", auth.ReportOperator},
 	{"POST", "/enterprise/aispm/ingest", "@requests/ingest-batch.json", "", auth.ReportOperator},
 	{"POST", "/enterprise/aispm/reports/render", "@requests/render-brief.json", "", auth.ReportOperator},
 	{"POST", "/enterprise/aispm/reports/search", "@requests/search.json", "", auth.AuditorViewer},
@@ -56,7 +58,11 @@ func TestExamplesAreCurrent(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		status, got := send(t, url, c.method, c.path, tokens[c.role], body)
+		ct := "application/json"
+		if strings.HasSuffix(c.body, ".ndjson") {
+			ct = "application/x-ndjson"
+		}
+		status, got := send(t, url, c.method, c.path, tokens[c.role], ct, body)
 		if c.out == "" {
 			if status >= 300 {
 				t.Fatalf("%s %s with the example request: %d %s", c.method, c.path, status, got)
@@ -90,10 +96,10 @@ func start(t *testing.T) (string, map[auth.Role]string) {
 	return srv.URL, tokens
 }
 
-func send(t *testing.T, url, method, path, token string, body []byte) (int, []byte) {
+func send(t *testing.T, url, method, path, token, contentType string, body []byte) (int, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url+path, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}

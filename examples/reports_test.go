@@ -15,7 +15,7 @@ import (
 )
 
 // TestRenderedReportsAreCurrent renders requests/render-brief.json over the example ingest
-// batch and keeps the markdown and csv artifacts under reports/. They are byte-stable: the
+// batch (legacy envelopes) and stream (public envelopes) and keeps the markdown and csv artifacts under reports/. They are byte-stable: the
 // same snapshot and template version always give the same bytes, whatever the day.
 func TestRenderedReportsAreCurrent(t *testing.T) {
 	ctx := context.Background()
@@ -34,6 +34,13 @@ func TestRenderedReportsAreCurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := a.Ingest.Ingest(ctx, "example", "report_operator", batch); err != nil {
+		t.Fatal(err)
+	}
+	stream, err := os.ReadFile("requests/ingest-public.ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Ingest.IngestNDJSON(ctx, "example", "report_operator", stream); err != nil {
 		t.Fatal(err)
 	}
 	body, err := os.ReadFile("requests/render-brief.json")
