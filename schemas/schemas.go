@@ -17,8 +17,8 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/problem"
 )
 
-// Only *.schema.json: schemas/openapi.json beside them is the generated API description, not
-// a schema to compile.
+// Only *.schema.json: the generated API description lives in package schemas/openapi and is
+// not a schema to compile.
 //
 //go:embed *.schema.json
 var files embed.FS

@@ -14,7 +14,7 @@ import (
 const openapiPath = "/enterprise/aispm/openapi.json"
 
 // TestOpenAPIIsServed: every role gets the document from the local server as JSON, the very
-// bytes of a fresh generation (and so of schemas/openapi.json); no token gets 401.
+// bytes of a fresh generation (and so of schemas/openapi/openapi.json); no token gets 401.
 func TestOpenAPIIsServed(t *testing.T) {
 	e := newEnv(t)
 	fresh, err := openapi.Generate()

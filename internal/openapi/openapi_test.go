@@ -13,9 +13,9 @@ import (
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 
-	aispmreports "github.com/cavra-enterprise/aispm-reports"
 	"github.com/cavra-enterprise/aispm-reports/internal/api"
 	"github.com/cavra-enterprise/aispm-reports/schemas"
+	openapidoc "github.com/cavra-enterprise/aispm-reports/schemas/openapi"
 )
 
 func generate(t *testing.T) []byte {
@@ -73,8 +73,8 @@ func TestGenerationIsDeterministic(t *testing.T) {
 	if !bytes.Equal(first, generate(t)) {
 		t.Fatal("two generations differ")
 	}
-	if !bytes.Equal(aispmreports.OpenAPI, first) {
-		t.Fatal("schemas/openapi.json is stale: run go test ./examples -update")
+	if !bytes.Equal(openapidoc.Document, first) {
+		t.Fatal("schemas/openapi/openapi.json is stale: run go test ./examples -update")
 	}
 }
 

@@ -5,16 +5,16 @@ import (
 	"context"
 	"net/http"
 
-	aispmreports "github.com/cavra-enterprise/aispm-reports"
 	"github.com/cavra-enterprise/aispm-reports/internal/api"
 	"github.com/cavra-enterprise/aispm-reports/internal/ports"
+	openapidoc "github.com/cavra-enterprise/aispm-reports/schemas/openapi"
 )
 
 // Handlers serves the document built into the binary: a request generates, reads and
 // stores nothing, and no tenant's data is in it.
 func Handlers() api.Handlers {
 	return api.Handlers{"get-openapi": func(context.Context, api.Request) (api.Response, error) {
-		return api.Response{Status: http.StatusOK, Raw: aispmreports.OpenAPI}, nil
+		return api.Response{Status: http.StatusOK, Raw: openapidoc.Document}, nil
 	}}
 }
 
