@@ -59,22 +59,28 @@ func ScanValue(v any) []Finding {
 	return out
 }
 
-// ScanString returns the kind of sensitive content in s, or "".
+// ScanString returns the kind of sensitive content in s, or "". Each pattern runs only on a
+// string that holds the characters every match of it needs (prefilter.go): running the
+// regular expressions on every string cost far more than everything else the scanner does,
+// and almost no string holds them.
 func ScanString(s string) string {
+	c := classesOf(s)
 	switch {
-	case privateKey.MatchString(s):
+	case mayHoldPrivateKey(s, c) && privateKey.MatchString(s):
 		return "private_key"
-	case knownSecrets.MatchString(s), assignedSecret.MatchString(s):
+	case mayHoldKnownSecret(s, c) && knownSecrets.MatchString(s), mayHoldAssignedSecret(s, c) && assignedSecret.MatchString(s):
 		return "secret_value"
-	case emailPattern.MatchString(s):
+	case c.has(atSign) && emailPattern.MatchString(s):
 		return "email_address"
-	case ipv4Pattern.MatchString(s), hasIPv6(s):
+	case mayHoldIPv4(s, c) && ipv4Pattern.MatchString(s), mayHoldIPv6(s, c) && hasIPv6(s):
 		return "ip_address"
 	}
-	lower := strings.ToLower(s)
-	for _, k := range forbiddenMarkers {
-		if strings.Contains(lower, k) {
-			return "forbidden_marker"
+	if mayHoldMarker(c) {
+		lower := strings.ToLower(s)
+		for _, k := range forbiddenMarkers {
+			if strings.Contains(lower, k) {
+				return "forbidden_marker"
+			}
 		}
 	}
 	return ""
