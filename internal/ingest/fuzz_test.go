@@ -1,10 +1,12 @@
 package ingest
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 	"time"
 
+	"github.com/cavra-enterprise/aispm-reports/internal/canonjson"
 	"github.com/cavra-enterprise/aispm-reports/internal/problem"
 )
 
@@ -20,7 +22,7 @@ const seedPublic = `{"schema_version":"cavra.aispm.enterprise_live_ingestion_env
 var fuzzNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
 // checkParsed: a refusal is a 4xx problem, an acceptance holds 1..MaxBatch envelopes that
-// declare no raw content and are stored as JSON.
+// declare no raw content and are stored as canonical JSON.
 func checkParsed(t *testing.T, envs []parsed, err error) {
 	t.Helper()
 	if err != nil {
@@ -39,6 +41,9 @@ func checkParsed(t *testing.T, envs []parsed, err error) {
 		}
 		if err := json.Unmarshal(e.line, &stored); err != nil {
 			t.Fatalf("stored line is not JSON: %v", err)
+		}
+		if canon, err := canonjson.Canonicalize(e.line); err != nil || !bytes.Equal(canon, e.line) {
+			t.Fatalf("stored line is not canonical JSON: %s", e.line)
 		}
 		for _, v := range stored.Content {
 			if v {

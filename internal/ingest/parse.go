@@ -160,16 +160,16 @@ func parsePublic(doc any, field, tenantID string, now time.Time) (parsed, error)
 	if err != nil {
 		return parsed{}, err
 	}
-	digest, err := canonjson.DigestOf(env.contentView())
+	content, err := encodeCanonical(env.contentView())
 	if err != nil {
 		return parsed{}, err
 	}
 	stampReceived(&env, now)
-	line, err := canonjson.Marshal(env)
+	line, err := encodeCanonical(env)
 	if err != nil {
 		return parsed{}, err
 	}
-	return parsed{field: field, key: env.idempotencyKey(), keyField: env.idempotencyKeyField(), eventID: env.Event.EventID, at: at, line: line, digest: digest}, nil
+	return parsed{field: field, key: env.idempotencyKey(), keyField: env.idempotencyKeyField(), eventID: env.Event.EventID, at: at, line: line, digest: canonjson.Digest(content)}, nil
 }
 
 func parseLegacy(doc any, field string, now time.Time) (parsed, error) {

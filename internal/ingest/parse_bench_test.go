@@ -10,7 +10,7 @@ import (
 // benchPublic is public envelope i with every optional field set, as a collector sends it.
 func benchPublic(i int) string {
 	return fmt.Sprintf(`{"schema_version":"cavra.aispm.enterprise_live_ingestion_envelope.v1","product":"CAVRA","edition":"enterprise","contract_visibility":"public_contract",`+
-		`"event":{"event_id":"evt-%06d","event_type":"shell_command","occurred_at":"2026-11-28T%02d:%02d:00Z","session_id":"sess-%d","agent_id":"agent-%d",`+
+		`"event":{"event_id":"evt-%06d","event_type":"shell_command","occurred_at":"2026-11-28T%02d:%02d:00Z","received_at":"2020-01-01T00:00:00Z","session_id":"sess-%d","agent_id":"agent-%d",`+
 		`"repository":"github.com/acme/api","actor_ref":"actor:%d","tool_name":"bash","action_type":"exec","target_summary":"ran the unit tests",`+
 		`"decision":"warn","severity":"low","risk_classification":"supply_chain","policy_pack":"baseline","evidence_refs":["evidence:ci-run-1"],"payload_ref":"payload:blob-%d"},`+
 		`"source":{"connector_type":"codex","connector_id":"conn-%d","runtime_version":"1.2.3.4","collector_version":"0.9.1"},`+

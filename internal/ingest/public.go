@@ -1,8 +1,11 @@
 package ingest
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -14,76 +17,78 @@ import (
 const PublicSchemaVersion = "cavra.aispm.enterprise_live_ingestion_envelope.v1"
 
 // PublicEnvelope is one public envelope, every field kept: it is stored as it arrived
-// (canonical JSON), with event.received_at set by the server.
+// (canonical JSON), with event.received_at set by the server. Every struct of it declares
+// its fields in the byte order of their JSON names, so encoding/json writes the canonical
+// form (canonjson) straight away (encodeCanonical).
 type PublicEnvelope struct {
-	SchemaVersion        string            `json:"schema_version"`
-	Product              string            `json:"product"`
-	Edition              string            `json:"edition"`
 	ContractVisibility   string            `json:"contract_visibility"`
+	Edition              string            `json:"edition"`
+	EnterpriseBoundaries map[string]string `json:"enterprise_boundaries"`
 	Event                PublicEvent       `json:"event"`
+	Integrity            PublicIntegrity   `json:"integrity"`
+	Product              string            `json:"product"`
+	Redaction            PublicRedaction   `json:"redaction"`
+	SchemaVersion        string            `json:"schema_version"`
 	Source               PublicSource      `json:"source"`
 	Tenant               PublicTenant      `json:"tenant"`
-	Redaction            PublicRedaction   `json:"redaction"`
-	Integrity            PublicIntegrity   `json:"integrity"`
 	Transport            PublicTransport   `json:"transport"`
-	EnterpriseBoundaries map[string]string `json:"enterprise_boundaries"`
 }
 
 type PublicEvent struct {
+	ActionType         string   `json:"action_type,omitempty"`
+	ActorRef           string   `json:"actor_ref,omitempty"`
+	AgentID            string   `json:"agent_id"`
+	Decision           string   `json:"decision,omitempty"`
 	EventID            string   `json:"event_id"`
 	EventType          string   `json:"event_type"`
-	OccurredAt         string   `json:"occurred_at"`
-	ReceivedAt         string   `json:"received_at,omitempty"`
-	SessionID          string   `json:"session_id"`
-	AgentID            string   `json:"agent_id"`
-	Repository         string   `json:"repository,omitempty"`
-	ActorRef           string   `json:"actor_ref,omitempty"`
-	ToolName           string   `json:"tool_name,omitempty"`
-	ActionType         string   `json:"action_type,omitempty"`
-	TargetSummary      string   `json:"target_summary,omitempty"`
-	Decision           string   `json:"decision,omitempty"`
-	Severity           string   `json:"severity,omitempty"`
-	RiskClassification string   `json:"risk_classification,omitempty"`
-	PolicyPack         string   `json:"policy_pack,omitempty"`
 	EvidenceRefs       []string `json:"evidence_refs,omitempty"`
+	OccurredAt         string   `json:"occurred_at"`
 	PayloadRef         string   `json:"payload_ref,omitempty"`
+	PolicyPack         string   `json:"policy_pack,omitempty"`
+	ReceivedAt         string   `json:"received_at,omitempty"`
+	Repository         string   `json:"repository,omitempty"`
+	RiskClassification string   `json:"risk_classification,omitempty"`
+	SessionID          string   `json:"session_id"`
+	Severity           string   `json:"severity,omitempty"`
+	TargetSummary      string   `json:"target_summary,omitempty"`
+	ToolName           string   `json:"tool_name,omitempty"`
 }
 
 type PublicSource struct {
-	ConnectorType    string `json:"connector_type"`
-	ConnectorID      string `json:"connector_id"`
-	RuntimeVersion   string `json:"runtime_version,omitempty"`
 	CollectorVersion string `json:"collector_version,omitempty"`
+	ConnectorID      string `json:"connector_id"`
+	ConnectorType    string `json:"connector_type"`
+	RuntimeVersion   string `json:"runtime_version,omitempty"`
 }
 
 type PublicTenant struct {
-	TenantRef        string `json:"tenant_ref"`
+	DataResidencyRef string `json:"data_residency_ref,omitempty"`
 	Environment      string `json:"environment"`
 	Region           string `json:"region,omitempty"`
-	DataResidencyRef string `json:"data_residency_ref,omitempty"`
+	TenantRef        string `json:"tenant_ref"`
 }
 
 type PublicRedaction struct {
 	PayloadHandling        string `json:"payload_handling"`
+	PrivatePayloadRequired *bool  `json:"private_payload_required,omitempty"`
 	RawPromptIncluded      bool   `json:"raw_prompt_included"`
 	ReasoningIncluded      bool   `json:"reasoning_included"`
-	ToolOutputIncluded     bool   `json:"tool_output_included"`
 	RedactionProfile       string `json:"redaction_profile,omitempty"`
-	PrivatePayloadRequired *bool  `json:"private_payload_required,omitempty"`
+	ToolOutputIncluded     bool   `json:"tool_output_included"`
 }
 
 type PublicIntegrity struct {
-	SignatureRequired bool   `json:"signature_required"`
-	SignatureRef      string `json:"signature_ref,omitempty"`
+	ChainRef          string `json:"chain_ref,omitempty"`
 	HashAlgorithm     string `json:"hash_algorithm"`
 	PayloadHash       string `json:"payload_hash,omitempty"`
-	ChainRef          string `json:"chain_ref,omitempty"`
+	SignatureRef      string `json:"signature_ref,omitempty"`
+	SignatureRequired bool   `json:"signature_required"`
 }
 
 type PublicTransport struct {
-	IngressMode       string `json:"ingress_mode"`
 	DeliverySemantics string `json:"delivery_semantics"`
 	IdempotencyKey    string `json:"idempotency_key,omitempty"`
+	IngressMode       string `json:"ingress_mode"`
 	RetryCount        *int   `json:"retry_count,omitempty"`
 }
 
@@ -181,4 +186,17 @@ func (env PublicEnvelope) contentView() PublicEnvelope {
 
 func stampReceived(env *PublicEnvelope, now time.Time) {
 	env.Event.ReceivedAt = now.UTC().Format(time.RFC3339Nano)
+}
+
+// encodeCanonical writes a public envelope in canonjson's canonical form without decoding it
+// again: its fields are declared in key order and encoding/json sorts map keys, so only HTML
+// escaping must be off. Its strings came from encoding/json, so they are valid UTF-8.
+func encodeCanonical(env PublicEnvelope) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(env); err != nil {
+		return nil, fmt.Errorf("canonical json: %w", err)
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
