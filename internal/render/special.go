@@ -52,17 +52,28 @@ func WriteReport(ctx context.Context, doc Document, name string, zipOf []string,
 	return Write(doc, name, zipOf)
 }
 
+// SignedHeader says what a signed output covers: which report, template, tenant, window
+// and data snapshot.
+type SignedHeader struct {
+	SchemaVersion   string `json:"schema_version"`
+	ReportID        string `json:"report_id"`
+	TemplateVersion string `json:"template_version"`
+	TenantRef       string `json:"tenant_ref"`
+	WindowFrom      string `json:"window_from"`
+	WindowTo        string `json:"window_to"`
+	SnapshotRef     string `json:"data_snapshot_ref"`
+}
+
+func signedHeader(schema string, doc Document) SignedHeader {
+	return SignedHeader{SchemaVersion: schema, ReportID: doc.ReportID, TemplateVersion: doc.TemplateVersion,
+		TenantRef: doc.Meta.TenantRef, WindowFrom: doc.Meta.From, WindowTo: doc.Meta.To, SnapshotRef: doc.Meta.SnapshotRef}
+}
+
 // Packet is the signed part of the evidence packet.
 type Packet struct {
-	SchemaVersion   string          `json:"schema_version"`
-	ReportID        string          `json:"report_id"`
-	TemplateVersion string          `json:"template_version"`
-	TenantRef       string          `json:"tenant_ref"`
-	WindowFrom      string          `json:"window_from"`
-	WindowTo        string          `json:"window_to"`
-	SnapshotRef     string          `json:"data_snapshot_ref"`
-	Segments        []PacketSegment `json:"segments"`
-	Document        Document        `json:"document"`
+	SignedHeader
+	Segments []PacketSegment `json:"segments"`
+	Document Document        `json:"document"`
 }
 
 // PacketSegment names one stored segment the aggregates were computed from.
@@ -83,9 +94,7 @@ func writeSignedPacket(ctx context.Context, doc Document, src Sources) ([]byte, 
 	if src.Signer == nil {
 		return nil, fmt.Errorf("render %s: no signing key", doc.ReportID)
 	}
-	p := Packet{SchemaVersion: PacketSchema, ReportID: doc.ReportID, TemplateVersion: doc.TemplateVersion,
-		TenantRef: doc.Meta.TenantRef, WindowFrom: doc.Meta.From, WindowTo: doc.Meta.To, SnapshotRef: doc.Meta.SnapshotRef,
-		Segments: make([]PacketSegment, len(src.Snapshot.Segments)), Document: doc}
+	p := Packet{SignedHeader: signedHeader(PacketSchema, doc), Segments: make([]PacketSegment, len(src.Snapshot.Segments)), Document: doc}
 	for i, s := range src.Snapshot.Segments {
 		p.Segments[i] = PacketSegment{SegmentRef: s.SegmentRef, Day: s.Day, Events: s.Events, Digest: s.Digest}
 	}
@@ -106,14 +115,8 @@ func writeSignedPacket(ctx context.Context, doc Document, src Sources) ([]byte, 
 
 // GRCManifest lists every file of the GRC upload package with its digest.
 type GRCManifest struct {
-	SchemaVersion   string    `json:"schema_version"`
-	ReportID        string    `json:"report_id"`
-	TemplateVersion string    `json:"template_version"`
-	TenantRef       string    `json:"tenant_ref"`
-	WindowFrom      string    `json:"window_from"`
-	WindowTo        string    `json:"window_to"`
-	SnapshotRef     string    `json:"data_snapshot_ref"`
-	Files           []GRCFile `json:"files"`
+	SignedHeader
+	Files []GRCFile `json:"files"`
 }
 
 // GRCFile is one file of the package.
@@ -133,8 +136,7 @@ func writeGRCPackage(ctx context.Context, doc Document, src Sources) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	m := GRCManifest{SchemaVersion: GRCManifestSchema, ReportID: doc.ReportID, TemplateVersion: doc.TemplateVersion,
-		TenantRef: doc.Meta.TenantRef, WindowFrom: doc.Meta.From, WindowTo: doc.Meta.To, SnapshotRef: doc.Meta.SnapshotRef}
+	m := GRCManifest{SignedHeader: signedHeader(GRCManifestSchema, doc)}
 	for _, f := range files {
 		m.Files = append(m.Files, GRCFile{Path: f.path, Digest: canonjson.Digest(f.body), Size: len(f.body)})
 	}
