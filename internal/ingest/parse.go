@@ -131,7 +131,7 @@ func parseOne(doc any, field, tenantID string, now time.Time) (parsed, error) {
 	}
 	switch v, _ := obj["schema_version"].(string); v {
 	case PublicSchemaVersion:
-		return parsePublic(doc, field, tenantID, now)
+		return parsePublic(obj, field, tenantID, now)
 	case EnvelopeSchemaVersion:
 		return parseLegacy(doc, field, now)
 	}
@@ -139,7 +139,7 @@ func parseOne(doc any, field, tenantID string, now time.Time) (parsed, error) {
 		"must be "+PublicSchemaVersion+" (or the legacy "+EnvelopeSchemaVersion+")")
 }
 
-func parsePublic(doc any, field, tenantID string, now time.Time) (parsed, error) {
+func parsePublic(doc map[string]any, field, tenantID string, now time.Time) (parsed, error) {
 	if err := refuseRawContent(doc, field); err != nil {
 		return parsed{}, err
 	}
@@ -149,8 +149,8 @@ func parsePublic(doc any, field, tenantID string, now time.Time) (parsed, error)
 	if err := refuseSensitive(doc, field); err != nil {
 		return parsed{}, err
 	}
-	var env PublicEnvelope
-	if err := decodeStrict(doc, &env); err != nil {
+	env, err := publicFromDoc(doc)
+	if err != nil {
 		return parsed{}, problem.New(problem.Invalid, "schema_violation", field, "envelope does not match its schema")
 	}
 	if err := checkPublic(&env, field, tenantID); err != nil {

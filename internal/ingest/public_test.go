@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"encoding/json"
 	"reflect"
 	"slices"
 	"strings"
@@ -80,4 +81,49 @@ func TestEncodeCanonicalIsCanonjson(t *testing.T) {
 			t.Fatalf("encodeCanonical:\n%s\ncanonjson:\n%s", got, want)
 		}
 	}
+}
+
+// TestPublicFromDocMatchesStrictDecode: reading the validated document gives what a strict
+// decode of it gives, with every field present, each one left out, and odd retry counts.
+func TestPublicFromDocMatchesStrictDecode(t *testing.T) {
+	doc, _ := fullPublic(t)
+	variants := []map[string]any{doc.(map[string]any)}
+	for _, path := range keyPaths(doc.(map[string]any), nil) {
+		d, _ := fullPublic(t)
+		m := d.(map[string]any)
+		for _, k := range path[:len(path)-1] {
+			m = m[k].(map[string]any)
+		}
+		delete(m, path[len(path)-1])
+		variants = append(variants, d.(map[string]any))
+	}
+	for _, n := range []string{"0", "1000000", "3.0", "1e2", "-0", "99999999999999999999"} {
+		d, _ := fullPublic(t)
+		d.(map[string]any)["transport"].(map[string]any)["retry_count"] = json.Number(n)
+		variants = append(variants, d.(map[string]any))
+	}
+	d, _ := fullPublic(t)
+	d.(map[string]any)["event"].(map[string]any)["evidence_refs"] = []any{}
+	variants = append(variants, d.(map[string]any))
+	for i, v := range variants {
+		var want PublicEnvelope
+		wantErr := decodeStrict(v, &want)
+		got, err := publicFromDoc(v)
+		if (err != nil) != (wantErr != nil) || err == nil && !reflect.DeepEqual(got, want) {
+			t.Errorf("variant %d: publicFromDoc %+v (%v), strict decode %+v (%v)", i, got, err, want, wantErr)
+		}
+	}
+}
+
+// keyPaths lists the path of every key in m, nested objects included.
+func keyPaths(m map[string]any, prefix []string) [][]string {
+	var out [][]string
+	for k, v := range m {
+		p := append(slices.Clone(prefix), k)
+		out = append(out, p)
+		if sub, ok := v.(map[string]any); ok {
+			out = append(out, keyPaths(sub, p)...)
+		}
+	}
+	return out
 }
