@@ -46,21 +46,31 @@ func mayHoldPrivateKey(s string, c classes) bool {
 	return c.has(dash|upper) && strings.Contains(s, "PRIVATE KEY-----")
 }
 
-// secretPrefixes are the literal starts of knownSecrets' alternatives, grouped by the class
-// of byte each holds.
-var secretPrefixes = []struct {
-	need     classes
-	prefixes []string
-}{
-	{upper, []string{"AKIA", "ASIA"}},
-	{underscore, []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "sk_live_", "sk_test_", "aispm_"}},
-	{dash, []string{"xoxa-", "xoxb-", "xoxp-", "xoxr-"}},
-}
+// knownSecrets' alternatives start with AKIA, ASIA or one of these literal prefixes, each
+// ending in the byte after which it is looked for.
+var (
+	underscorePrefixes = []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "sk_live_", "sk_test_", "aispm_"}
+	dashPrefixes       = []string{"xoxa-", "xoxb-", "xoxp-", "xoxr-"}
+)
 
 func mayHoldKnownSecret(s string, c classes) bool {
-	for _, g := range secretPrefixes {
-		if c.has(g.need) && containsAny(s, g.prefixes) {
-			return true
+	return c.has(upper) && (strings.Contains(s, "AKIA") || strings.Contains(s, "ASIA")) ||
+		c.has(underscore) && prefixEndsAt(s, '_', underscorePrefixes) ||
+		c.has(dash) && prefixEndsAt(s, '-', dashPrefixes)
+}
+
+// prefixEndsAt reports whether one of prefixes (each ending in sep) ends at a sep in s:
+// separators are rare, so this compares a few bytes where a search would scan s once per
+// prefix.
+func prefixEndsAt(s string, sep byte, prefixes []string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] != sep {
+			continue
+		}
+		for _, p := range prefixes {
+			if strings.HasSuffix(s[:i+1], p) {
+				return true
+			}
 		}
 	}
 	return false

@@ -46,17 +46,17 @@ func ScanJSON(doc []byte) []Finding {
 	if err := json.Unmarshal(doc, &v); err != nil {
 		return []Finding{{Path: "$", Kind: "invalid_json"}}
 	}
-	var out []Finding
-	walk("$", v, &out)
-	return out
+	var w walker
+	w.walk(v)
+	return w.out
 }
 
 // ScanValue walks an already decoded JSON value (maps, slices, strings) and returns every
 // finding, without encoding it again.
 func ScanValue(v any) []Finding {
-	var out []Finding
-	walk("$", v, &out)
-	return out
+	var w walker
+	w.walk(v)
+	return w.out
 }
 
 // ScanString returns the kind of sensitive content in s, or "". Each pattern runs only on a
@@ -97,25 +97,59 @@ func hasIPv6(s string) bool {
 	return false
 }
 
-func walk(path string, v any, out *[]Finding) {
+// walker keeps the path to the current value as steps and spells it out only for a
+// finding: most documents have none, and building every path cost more than scanning.
+type walker struct {
+	steps []step
+	out   []Finding
+}
+
+// step is an object key, or an array index when index >= 0.
+type step struct {
+	key   string
+	index int
+}
+
+func (w *walker) walk(v any) {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, child := range t {
-			p := path + "." + k
+			w.steps = append(w.steps, step{key: k, index: -1})
 			if kind := scanKey(k); kind != "" {
-				*out = append(*out, Finding{Path: p, Kind: kind})
+				w.find(kind)
 			}
-			walk(p, child, out)
+			w.walk(child)
+			w.steps = w.steps[:len(w.steps)-1]
 		}
 	case []any:
 		for i, child := range t {
-			walk(fmt.Sprintf("%s[%d]", path, i), child, out)
+			w.steps = append(w.steps, step{index: i})
+			w.walk(child)
+			w.steps = w.steps[:len(w.steps)-1]
 		}
 	case string:
 		if kind := ScanString(t); kind != "" {
-			*out = append(*out, Finding{Path: path, Kind: kind})
+			w.find(kind)
 		}
 	}
+}
+
+func (w *walker) find(kind string) {
+	w.out = append(w.out, Finding{Path: w.path(), Kind: kind})
+}
+
+// path is the JSON path of the current value, e.g. "$.details.recipients[0]".
+func (w *walker) path() string {
+	var b strings.Builder
+	b.WriteString("$")
+	for _, s := range w.steps {
+		if s.index < 0 {
+			b.WriteString("." + s.key)
+			continue
+		}
+		fmt.Fprintf(&b, "[%d]", s.index)
+	}
+	return b.String()
 }
 
 func scanKey(k string) string {

@@ -2,6 +2,7 @@ package evidence_test
 
 import (
 	"bufio"
+	"encoding/json"
 	"net"
 	"os"
 	"regexp"
@@ -124,3 +125,27 @@ func FuzzScanString(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkScanValue: one decoded public live-ingestion envelope, keys and values.
+func BenchmarkScanValue(b *testing.B) {
+	var doc any
+	if err := json.Unmarshal([]byte(benchEnvelope), &doc); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if f := evidence.ScanValue(doc); len(f) != 1 || f[0].Path != "$.source.runtime_version" {
+			b.Fatalf("findings %v", f)
+		}
+	}
+}
+
+const benchEnvelope = `{"schema_version":"cavra.aispm.enterprise_live_ingestion_envelope.v1","product":"CAVRA","edition":"enterprise","contract_visibility":"public_contract",` +
+	`"event":{"event_id":"evt-000007","event_type":"shell_command","occurred_at":"2026-11-28T07:07:00Z","received_at":"2020-01-01T00:00:00Z","session_id":"sess-0","agent_id":"agent-2",` +
+	`"repository":"github.com/acme/api","actor_ref":"actor:1","tool_name":"bash","action_type":"exec","target_summary":"ran the unit tests",` +
+	`"decision":"warn","severity":"low","risk_classification":"supply_chain","policy_pack":"baseline","evidence_refs":["evidence:ci-run-1"],"payload_ref":"payload:blob-7"},` +
+	`"source":{"connector_type":"codex","connector_id":"conn-3","runtime_version":"1.2.3.4","collector_version":"0.9.1"},` +
+	`"tenant":{"tenant_ref":"tenant:t1","environment":"production","region":"eu-west-1","data_residency_ref":"residency:eu"},` +
+	`"redaction":{"payload_handling":"private_payload_ref","raw_prompt_included":false,"reasoning_included":false,"tool_output_included":false,"redaction_profile":"strict","private_payload_required":true},` +
+	`"integrity":{"signature_required":true,"signature_ref":"sig:1","hash_algorithm":"sha256","payload_hash":"sha256:abababababababababababababababababababababababababababababababab","chain_ref":"chain:c1"},` +
+	`"transport":{"ingress_mode":"https","delivery_semantics":"at_least_once","idempotency_key":"pub-key-000007","retry_count":0},` +
+	`"enterprise_boundaries":{"collector_implementation":"requires_cavra_enterprise","tenant_persistence":"requires_cavra_enterprise","streaming_transport":"requires_cavra_enterprise","raw_payload_storage":"requires_cavra_enterprise","license_enforcement":"requires_cavra_enterprise"}}`
