@@ -57,7 +57,11 @@ func Parse(body []byte, tenantID string, now time.Time) ([]parsed, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parseAll(list, "envelopes", tenantID, now)
+	fields := make([]string, len(list))
+	for i := range list {
+		fields[i] = fmt.Sprintf("envelopes[%d]", i)
+	}
+	return parseAll(list, fields, tenantID, now)
 }
 
 // ParseNDJSON validates an application/x-ndjson body: one envelope a line (blank lines
@@ -82,22 +86,14 @@ func ParseNDJSON(body []byte, tenantID string, now time.Time) ([]parsed, error) 
 	if len(docs) == 0 {
 		return nil, problem.New(problem.Invalid, "batch_size", "", fmt.Sprintf("a stream holds 1 to %d envelopes", MaxBatch))
 	}
+	return parseAll(docs, fields, tenantID, now)
+}
+
+// parseAll parses the envelopes of a batch or stream; fields[i] names envelope i in a refusal.
+func parseAll(docs []any, fields []string, tenantID string, now time.Time) ([]parsed, error) {
 	out := make([]parsed, 0, len(docs))
 	for i, doc := range docs {
 		p, err := parseOne(doc, fields[i], tenantID, now)
-		if err != nil {
-			return nil, err
-		}
-		p.index, p.isBatch = i, true
-		out = append(out, p)
-	}
-	return out, nil
-}
-
-func parseAll(list []any, name, tenantID string, now time.Time) ([]parsed, error) {
-	out := make([]parsed, 0, len(list))
-	for i, item := range list {
-		p, err := parseOne(item, fmt.Sprintf("%s[%d]", name, i), tenantID, now)
 		if err != nil {
 			return nil, err
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/problem"
+	"github.com/cavra-enterprise/aispm-reports/internal/ref"
 )
 
 // PublicSchemaVersion is the public live-ingestion envelope CAVRA's collectors send
@@ -141,7 +142,7 @@ func checkPublic(env *PublicEnvelope, field, tenantID string) error {
 }
 
 func sameTenant(tenantRef, tenantID string) bool {
-	return tenantRef == tenantID || tenantRef == "tenant:"+tenantID
+	return tenantRef == tenantID || tenantRef == ref.Make("tenant", tenantID)
 }
 
 func validPayloadHash(h, algorithm string) bool {

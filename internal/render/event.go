@@ -3,6 +3,8 @@ package render
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/cavra-enterprise/aispm-reports/internal/ingest"
 )
 
 // The decision vocabulary of the public envelope. Reports keep every value in its own
@@ -97,8 +99,6 @@ type storedLine struct {
 	} `json:"event"`
 }
 
-const legacySchemaVersion = "aispm.ingest_envelope.v1"
-
 // Legacy envelopes (aispm.ingest_envelope.v1) used a smaller vocabulary; each value maps to
 // the public one that means the same.
 var (
@@ -119,7 +119,7 @@ func decodeEvent(b []byte) (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
-	if l.SchemaVersion == legacySchemaVersion || l.Source.Connector != "" {
+	if l.SchemaVersion == ingest.EnvelopeSchemaVersion || l.Source.Connector != "" {
 		return legacyEvent(&l, at.UTC()), nil
 	}
 	e := &l.Event
