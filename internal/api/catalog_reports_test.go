@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -126,8 +127,18 @@ func checkPublicFormat(t *testing.T, e *env, id, format string, b []byte) {
 			t.Fatal(err)
 		}
 		want := map[string]string{"xlsx": "xl/workbook.xml", "docx": "word/document.xml"}[format]
-		if !slices.ContainsFunc(zr.File, func(f *zip.File) bool { return f.Name == want }) {
+		i := slices.IndexFunc(zr.File, func(f *zip.File) bool { return f.Name == want })
+		if i < 0 {
 			t.Fatalf("%s lacks %s", format, want)
+		}
+		if format == "docx" {
+			rc, _ := zr.File[i].Open()
+			body, _ := io.ReadAll(rc)
+			rc.Close()
+			// The narrative's first paragraph counts the seeded events.
+			if !bytes.Contains(body, []byte("900 agent events were recorded from 5 agents over 4 connectors")) {
+				t.Fatal("the audit narrative lacks its narrative")
+			}
 		}
 	default:
 		t.Fatalf("no check for %s as %s", id, format)

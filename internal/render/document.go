@@ -37,6 +37,9 @@ type Document struct {
 	Headline        []Fact  `json:"headline"`
 	Tables          []Table `json:"tables"`
 	Charts          []Chart `json:"charts,omitempty"`
+	// Narrative is prose for the reader, each paragraph computed from the same aggregates
+	// as the tables (never a claim the data does not make).
+	Narrative []string `json:"narrative,omitempty"`
 }
 
 // Fact is one key figure.

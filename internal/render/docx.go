@@ -87,6 +87,9 @@ func docxDocument(d Document) string {
 	b.WriteString(docxPara("Title", d.FullTitle()))
 	b.WriteString(docxPara("Subtitle", d.Subtitle(" · ")))
 	b.WriteString(docxPara("Meta", "Data snapshot "+d.Meta.SnapshotRef+" · template "+d.TemplateVersion))
+	for _, p := range d.Narrative {
+		b.WriteString(docxPara("Normal", p))
+	}
 	facts := Table{Title: "Key figures", Columns: []string{"Figure", "Value"}}
 	for _, f := range d.Headline {
 		facts.Rows = append(facts.Rows, []any{f.Label, f.Value})

@@ -64,6 +64,9 @@ func writeMarkdown(d Document) ([]byte, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\n\n", mdEscape(d.FullTitle()))
 	fmt.Fprintf(&b, "%s · data snapshot `%s` · template `%s`\n\n", mdEscape(d.Subtitle(" · ")), d.Meta.SnapshotRef, d.TemplateVersion)
+	for _, p := range d.Narrative {
+		fmt.Fprintf(&b, "%s\n\n", mdEscape(p))
+	}
 	b.WriteString("| Figure | Value |\n|---|---|\n")
 	for _, f := range d.Headline {
 		fmt.Fprintf(&b, "| %s | %s |\n", mdEscape(f.Label), mdEscape(f.Value))
@@ -142,7 +145,7 @@ header{background:{{.Primary}};color:#fff;padding:1em}h2{color:{{.Primary}}}
 table{border-collapse:collapse;margin-bottom:1.5em}th{background:{{.Accent}};color:#fff;text-align:left}
 td,th{border:1px solid #ccc;padding:4px 8px}footer{margin-top:2em;color:#666;font-size:0.9em}{{if .Charts}}
 figure.chart{margin:0 0 1.5em}svg.chart{max-width:100%;height:auto}{{end}}</style></head>
-<body><header><h1>{{.Doc.FullTitle}}</h1><p>{{.Doc.Subtitle " · "}}</p></header>
+<body><header><h1>{{.Doc.FullTitle}}</h1><p>{{.Doc.Subtitle " · "}}</p></header>{{range .Doc.Narrative}}<p>{{.}}</p>{{end}}
 <p>Data snapshot <code>{{.Doc.Meta.SnapshotRef}}</code> · template <code>{{.Doc.TemplateVersion}}</code></p>
 <table><tr><th>Figure</th><th>Value</th></tr>{{range .Doc.Headline}}<tr><td>{{.Label}}</td><td>{{.Value}}</td></tr>{{end}}</table>
 {{range .Charts}}{{template "chart" .}}{{end}}{{range .Doc.Tables}}<h2>{{.Title}}</h2><table><tr>{{range .Columns}}<th>{{.}}</th>{{end}}</tr>

@@ -39,6 +39,13 @@ func writePDF(d Document) ([]byte, error) {
 	pdf.MultiCell(0, 5, tr(fmt.Sprintf("%s\nData snapshot %s - template %s",
 		d.Subtitle(" - "), d.Meta.SnapshotRef, d.TemplateVersion)), "", "L", false)
 	pdf.Ln(3)
+	if len(d.Narrative) > 0 {
+		pdf.SetFont("Helvetica", "", 10)
+		for _, p := range d.Narrative {
+			pdf.MultiCell(0, 5, tr(p), "", "L", false)
+			pdf.Ln(2)
+		}
+	}
 	facts := Table{Title: "Key figures", Columns: []string{"figure", "value"}}
 	for _, f := range d.Headline {
 		facts.Rows = append(facts.Rows, []any{f.Label, f.Value})

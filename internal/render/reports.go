@@ -217,6 +217,8 @@ func freshnessRows(names []string, last func(string) (time.Time, int), to time.T
 type freshness struct {
 	facts  []Fact
 	tables []Table
+	// The counts behind facts, for prose.
+	staleHours, connectors, staleConnectors, controls, staleControls int
 }
 
 func freshnessOf(a *Aggregates, m Meta) freshness {
@@ -230,16 +232,17 @@ func freshnessOf(a *Aggregates, m Meta) freshness {
 	ctl, staleCtl := freshnessRows(sortedKeys(a.Controls), func(k string) (time.Time, int) {
 		return a.Controls[k].LastSeen, a.Controls[k].Events
 	}, to, stale)
-	return freshness{facts: []Fact{
-		{"Stale after (hours)", fmt.Sprint(int(stale.Hours()))},
-		{"Connectors", fmt.Sprint(len(a.Connectors))},
-		{"Stale connectors", fmt.Sprint(staleConn)},
-		{"Controls", fmt.Sprint(len(a.Controls))},
-		{"Stale controls", fmt.Sprint(staleCtl)},
-	}, tables: []Table{
-		{ID: "connectors", Title: "Connector evidence freshness", Columns: cols("connector"), Rows: conn},
-		{ID: "controls_freshness", Title: "Control evidence freshness", Columns: cols("control_id"), Rows: ctl},
-	}}
+	return freshness{staleHours: int(stale.Hours()), connectors: len(a.Connectors), staleConnectors: staleConn,
+		controls: len(a.Controls), staleControls: staleCtl, facts: []Fact{
+			{"Stale after (hours)", fmt.Sprint(int(stale.Hours()))},
+			{"Connectors", fmt.Sprint(len(a.Connectors))},
+			{"Stale connectors", fmt.Sprint(staleConn)},
+			{"Controls", fmt.Sprint(len(a.Controls))},
+			{"Stale controls", fmt.Sprint(staleCtl)},
+		}, tables: []Table{
+			{ID: "connectors", Title: "Connector evidence freshness", Columns: cols("connector"), Rows: conn},
+			{ID: "controls_freshness", Title: "Control evidence freshness", Columns: cols("control_id"), Rows: ctl},
+		}}
 }
 
 func evidenceFreshness(a *Aggregates, m Meta) Document {
@@ -353,11 +356,33 @@ func evidenceWorkbook(a *Aggregates, m Meta) Document {
 	return Document{Headline: append(headline(a), f.facts...), Charts: postureCharts(a, m), Tables: append(tables, f.tables...)}
 }
 
+// auditNarrative's paragraphs say in words what its tables hold.
 func auditNarrative(a *Aggregates, m Meta) Document {
-	criteria, _ := soc2Table(a)
+	criteria, covered := soc2Table(a)
 	f := freshnessOf(a, m)
-	return Document{Headline: headline(a), Charts: postureCharts(a, m),
+	return Document{Headline: headline(a), Charts: postureCharts(a, m), Narrative: narrative(a, m, covered, f),
 		Tables: append([]Table{criteria, decisionTable(a), severityTable(a), topAgents(a, 10)}, f.tables...)}
+}
+
+// narrative describes the evidence period from the aggregates: volume, outcomes, the SOC 2
+// criteria evidenced, the stalest sources and the riskiest agent.
+func narrative(a *Aggregates, m Meta, covered int, f freshness) []string {
+	out := []string{
+		fmt.Sprintf("From %s to %s, %d agent events were recorded from %d agents over %d connectors.",
+			m.From, m.To, a.Events, len(a.Agents), len(a.Connectors)),
+		fmt.Sprintf("%d actions (%s) were blocked and %d (%s) required approval; %d (%s) were allowed with an attestation and %d (%s) raised a warning.",
+			a.Blocked, pct(a.Blocked, a.Events), a.ApprovalRequired, pct(a.ApprovalRequired, a.Events),
+			a.Attested, pct(a.Attested, a.Events), a.Warned, pct(a.Warned, a.Events)),
+		fmt.Sprintf("The activity evidences %d of the %d SOC 2 common criteria mapped here (CC5 to CC8).", covered, len(soc2Criteria)),
+		fmt.Sprintf("%d of %d connectors and %d of %d controls produced no evidence in the last %d hours of the window.",
+			f.staleConnectors, f.connectors, f.staleControls, f.controls, f.staleHours),
+	}
+	if rows := agentRows(a); len(rows) > 0 {
+		r := rows[0]
+		out = append(out, fmt.Sprintf("The agent with the highest severity is %s: highest severity %s, %d blocked and %d approval-required actions out of %d events.",
+			r[0], r[7], r[4], r[5], r[3]))
+	}
+	return out
 }
 
 func evidencePacket(a *Aggregates, m Meta) Document {
