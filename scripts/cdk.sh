@@ -6,6 +6,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=cdk
 if [ "${1:-}" = --local ]; then bin=cdklocal; shift; fi
+. "$root/scripts/node.sh"
 stamp="$root/infra/node_modules/.package-lock.stamp"
 if ! cmp -s "$root/infra/package-lock.json" "$stamp" 2>/dev/null; then
   echo "cdk: npm ci in infra/ (aws-cdk, aws-cdk-local, pinned by package-lock.json)" >&2
@@ -13,7 +14,5 @@ if ! cmp -s "$root/infra/package-lock.json" "$stamp" 2>/dev/null; then
   cp "$root/infra/package-lock.json" "$stamp"
 fi
 export CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true
-# jsii warns on every run about Node 20's end of life; the CDK works on it.
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=${JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION:-20}
 cd "$root/infra"
 exec "$root/infra/node_modules/.bin/$bin" "$@"

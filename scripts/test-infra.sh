@@ -16,7 +16,9 @@ log=.cache/infra-test.log
 # infra/ is its own module that imports the root module's packages (replace => ../): let the
 # go command add go.sum entries the root module gained since infra/go.sum was last tidied.
 export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+# The CDK app's jsii runtime and the CDK CLI run on the pinned Node LTS.
+. "$root/scripts/node.sh"
+echo "== infra: node $(node --version)"
 export CI=${CI:-true}
 
 if [ "${AISPM_SKIP_LAMBDA_BUILD:-}" != 1 ]; then
@@ -27,6 +29,10 @@ fi
 echo "== infra: vet, CDK synth and assertions"
 rm -rf infra/cdk.out
 (cd infra && go vet ./... && AISPM_CDK_OUT="$root/infra/cdk.out" go test -count=1 . ./stackcheck/...) 2>&1 | tee -a "$log"
+
+if grep -qi 'end-of-life' "$log"; then
+  echo "the CDK toolchain warned about its Node runtime:"; grep -i 'end-of-life' "$log"; exit 1
+fi
 
 echo "== infra: deploy onto the emulator"
 # The assertions' emulator stack is built for x86_64; elsewhere the deploy synthesizes its own.
