@@ -64,7 +64,8 @@ func exportBundleCmd(ctx context.Context, args []string, out io.Writer) error {
 	if _, err := a.Audit.NewPoller(a.Items, "embedded", auditPollInterval).Drain(ctx); err != nil {
 		return err
 	}
-	if _, err := a.Audit.Seal(ctx, req.TenantID, true); err != nil {
+	leased, err := sealForExport(ctx, a, req.TenantID)
+	if err != nil {
 		return err
 	}
 	b, err := a.Audit.ExportBundle(ctx, req)
@@ -73,7 +74,25 @@ func exportBundleCmd(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "wrote %s: %d checkpoints, %d manifests, key %s\nverify with: aispm-reports verify log %s\n",
 		req.Dir, len(b.Checkpoints), len(b.Manifests), b.PublicKeyFingerprint, req.Dir)
+	if leased != nil {
+		fmt.Fprintf(out, "note: the bundle ends before entry %d: entries %d..%d are held by another sealer's lease until %s "+
+			"(after a crash, a sealer that died); export again in %s to include them\n",
+			leased.Start, leased.Start, leased.End-1, leased.Until.Format(time.RFC3339), leased.RetryAfter(time.Now()))
+	}
 	return nil
+}
+
+// sealForExport seals everything pending. Entries under another sealer's live lease (right
+// after a crash, a dead sealer's, until the lease runs out) are not an error: the bundle
+// takes the prefix already sealed and committed, and the lease is returned so the caller can
+// say what is left out and when to export again.
+func sealForExport(ctx context.Context, a *embeddedapp.App, tenantID string) (*audit.LeaseHeldError, error) {
+	_, err := a.Audit.Seal(ctx, tenantID, true)
+	var leased *audit.LeaseHeldError
+	if errors.As(err, &leased) {
+		return leased, nil
+	}
+	return nil, err
 }
 
 func optionalTime(s string) (time.Time, error) {

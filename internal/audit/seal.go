@@ -39,7 +39,8 @@ func (w *Writer) SealDue(ctx context.Context) error {
 
 // ErrSealInProgress means a forced seal stopped with entries still pending because another
 // sealer holds a live lease on the next range: what was asked for is not sealed yet. The
-// error names the range and when the lease expires; try again after that.
+// error is a *LeaseHeldError naming the range and when the lease expires; try again after
+// that, or export the prefix already sealed.
 var ErrSealInProgress = errors.New("another sealer is sealing the audit log")
 
 // maxClaimConflicts bounds how often a seal re-reads the seal item after losing the race to
@@ -59,7 +60,7 @@ func (w *Writer) Seal(ctx context.Context, tenantID string, force bool) (int, er
 	}
 	for conflicts := 0; ; {
 		job, err := w.claim(ctx, tenantID, force)
-		var busy *leasedError
+		var busy *LeaseHeldError
 		switch {
 		case errors.Is(err, errNothingDue):
 			return n, nil
@@ -89,19 +90,25 @@ func (w *Writer) Seal(ctx context.Context, tenantID string, force bool) (int, er
 // errNothingDue: no entries are pending, or none are due yet (without force).
 var errNothingDue = errors.New("nothing to seal")
 
-// leasedError: another sealer's live lease covers the next range.
-type leasedError struct {
-	tenantID   string
-	start, end uint64
-	until      string
+// LeaseHeldError: another sealer's live lease covers entries Start..End-1 until Until. After
+// a crash that sealer may be dead; the lease then runs out and the next seal resumes its range.
+type LeaseHeldError struct {
+	TenantID   string
+	Start, End uint64
+	Until      time.Time
 }
 
-func (e *leasedError) Error() string {
+func (e *LeaseHeldError) Error() string {
 	return fmt.Sprintf("audit log of %s: entries %d..%d are being sealed by another sealer (lease until %s): %v",
-		e.tenantID, e.start, e.end-1, e.until, ErrSealInProgress)
+		e.TenantID, e.Start, e.End-1, e.Until.Format(time.RFC3339), ErrSealInProgress)
 }
 
-func (e *leasedError) Unwrap() error { return ErrSealInProgress }
+func (e *LeaseHeldError) Unwrap() error { return ErrSealInProgress }
+
+// RetryAfter is how long from now until the lease runs out (at least a second).
+func (e *LeaseHeldError) RetryAfter(now time.Time) time.Duration {
+	return max(e.Until.Sub(now).Round(time.Second), time.Second)
+}
 
 // sealJob is a claimed range and the state it continues from.
 type sealJob struct {
@@ -113,7 +120,7 @@ type sealJob struct {
 
 // claim decides what to seal next and records a lease on it. It resumes an expired lease's
 // range exactly, so a crashed seal is finished with the same segment and checkpoint. It
-// fails with errNothingDue, a *leasedError, or ErrConflict when another writer changed the
+// fails with errNothingDue, a *LeaseHeldError, or ErrConflict when another writer changed the
 // seal item first.
 func (w *Writer) claim(ctx context.Context, tenantID string, force bool) (sealJob, error) {
 	st, version, err := w.sealed(ctx, tenantID)
@@ -128,7 +135,7 @@ func (w *Writer) claim(ctx context.Context, tenantID string, force bool) (sealJo
 	if st.Lease != nil {
 		until, _ := time.Parse(time.RFC3339Nano, st.Lease.Until)
 		if now.Before(until) {
-			return sealJob{}, &leasedError{tenantID: tenantID, start: st.Lease.Start, end: st.Lease.End, until: st.Lease.Until}
+			return sealJob{}, &LeaseHeldError{TenantID: tenantID, Start: st.Lease.Start, End: st.Lease.End, Until: until}
 		}
 		job.start, job.end = st.Lease.Start, st.Lease.End
 	} else {

@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"CrashBetweenSegmentAndCheckpoint", testCrashBeforeCheckpoint},
 		{"CrashBeforeCommit", testCrashBeforeCommit},
 		{"ClaimOutcomeLost", testClaimOutcomeLost},
+		{"ExportUnderDeadSealersLease", testExportUnderLease},
 		{"ProofRoundTrip", testProof},
 		{"TamperSuite", testTamper},
 	}
@@ -400,6 +401,37 @@ func testClaimOutcomeLost(t *testing.T, f *fixture) {
 		t.Fatalf("seal after the lease expired: %d checkpoints, %v; want 1", n, err)
 	}
 	verify(t, f.export(t, "acme"), f.pub(t), 6)
+}
+
+// testExportUnderLease: right after a crash a dead sealer's lease still holds the next range.
+// The error names the range and when the lease runs out, and the sealed, committed prefix
+// exports and verifies meanwhile, without the leased entries.
+func testExportUnderLease(t *testing.T, f *fixture) {
+	f.record(t, "acme", 4)
+	f.drain(t, 4)
+	if n, err := f.w.Seal(context.Background(), "acme", true); err != nil || n != 1 {
+		t.Fatalf("first seal: %d, %v", n, err)
+	}
+	f.record(t, "acme", 3)
+	f.drain(t, 3)
+	f.objects.failKey("/checkpoints/")
+	if _, err := f.w.Seal(context.Background(), "acme", true); err == nil {
+		t.Fatal("seal succeeded through a failing checkpoint write")
+	}
+	_, err := f.w.Seal(context.Background(), "acme", true)
+	var leased *audit.LeaseHeldError
+	if !errors.As(err, &leased) {
+		t.Fatalf("forced seal under a live lease: %v; want a *LeaseHeldError", err)
+	}
+	now := f.h.Clock.Now()
+	if leased.Start != 4 || leased.End != 7 || !leased.Until.After(now) || leased.RetryAfter(now) > leaseTTL+time.Second {
+		t.Fatalf("lease %+v (now %s): want entries 4..6 held for at most %s", leased, now, leaseTTL)
+	}
+	dir := filepath.Join(t.TempDir(), "bundle")
+	if _, err := f.w.ExportBundle(context.Background(), audit.BundleRequest{TenantID: "acme", Dir: dir}); err != nil {
+		t.Fatalf("export of the sealed prefix under a lease: %v", err)
+	}
+	verify(t, dir, f.pub(t), 4)
 }
 
 func testProof(t *testing.T, f *fixture) {
