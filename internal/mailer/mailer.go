@@ -27,3 +27,13 @@ type Message struct {
 type Sender interface {
 	Send(ctx context.Context, m Message) (string, error)
 }
+
+// Finder is a provider that can say whether it accepted a message, by the Message-ID the
+// domain put in it. After a worker died between handing a message over and recording the
+// outcome, asking turns "unknown" into a fact. The embedded outbox can be asked; SES cannot
+// (it assigns its own ids and offers no lookup), so there the outcome stays unknown.
+type Finder interface {
+	// Find reports whether a message with messageID (with or without its angle brackets)
+	// was accepted, and the provider's id for it.
+	Find(ctx context.Context, messageID string) (providerID string, found bool, err error)
+}

@@ -4,6 +4,7 @@
 package emlmail
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -24,7 +25,10 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/mailer"
 )
 
-var _ mailer.Sender = (*Outbox)(nil)
+var (
+	_ mailer.Sender = (*Outbox)(nil)
+	_ mailer.Finder = (*Outbox)(nil)
+)
 
 // idRE matches the ids Send issues; only those are ever turned into file names.
 var idRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
@@ -50,6 +54,8 @@ type Entry struct {
 	Digest string `json:"digest"`
 	// File is the .eml file name inside the outbox.
 	File string `json:"file"`
+	// MessageID is the message's Message-ID header without angle brackets ("" if it has none).
+	MessageID string `json:"message_id,omitempty"`
 }
 
 // New opens (creating if needed) the outbox dir. verified lists the sender identities
@@ -81,7 +87,8 @@ func (o *Outbox) Send(ctx context.Context, m mailer.Message) (string, error) {
 	}
 	sum := sha256.Sum256(m.Raw)
 	e := Entry{ID: hex.EncodeToString(b[:]), From: m.From, To: append([]string(nil), m.To...),
-		Created: o.clk.Now().UTC(), Size: len(m.Raw), Digest: "sha256:" + hex.EncodeToString(sum[:])}
+		Created: o.clk.Now().UTC(), Size: len(m.Raw), Digest: "sha256:" + hex.EncodeToString(sum[:]),
+		MessageID: headerMessageID(m.Raw)}
 	base := e.Created.Format(stampLayout) + "-" + e.ID
 	e.File = base + ".eml"
 	side, err := json.MarshalIndent(e, "", "  ")
@@ -184,6 +191,37 @@ func (o *Outbox) Read(ctx context.Context, id string) (mailer.Message, Entry, er
 		return mailer.Message{}, Entry{}, fmt.Errorf("emlmail: read %s: %w", e.File, err)
 	}
 	return mailer.Message{From: e.From, To: e.To, Raw: raw}, e, nil
+}
+
+// Find looks the outbox over for a message with messageID. It reads every envelope, which
+// is fine for what it is for: reconciling the rare attempt whose worker died mid-send.
+func (o *Outbox) Find(ctx context.Context, messageID string) (string, bool, error) {
+	want := bareMessageID(messageID)
+	if want == "" {
+		return "", false, nil
+	}
+	list, err := o.List(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	for _, e := range list {
+		if e.MessageID == want {
+			return e.ID, true, nil
+		}
+	}
+	return "", false, nil
+}
+
+func headerMessageID(raw []byte) string {
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return ""
+	}
+	return bareMessageID(msg.Header.Get("Message-ID"))
+}
+
+func bareMessageID(id string) string {
+	return strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(id), "<"), ">")
 }
 
 func readEntry(path string) (Entry, error) {

@@ -100,3 +100,28 @@ func TestAnySenderWithoutIdentities(t *testing.T) {
 		t.Fatalf("Send with no identity list: %v", err)
 	}
 }
+
+func TestFindByMessageID(t *testing.T) {
+	o, _, _ := newOutbox(t)
+	ctx := context.Background()
+	m := mailertest.Message(t, "reports@reports.example.com", "a@example.org")
+	want := headerMessageID(m.Raw)
+	if want == "" {
+		t.Fatal("the test message has no Message-ID")
+	}
+	if _, found, err := o.Find(ctx, "<"+want+">"); err != nil || found {
+		t.Fatalf("before sending: found %v, %v", found, err)
+	}
+	id, err := o.Send(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ask := range []string{want, "<" + want + ">"} {
+		if got, found, err := o.Find(ctx, ask); err != nil || !found || got != id {
+			t.Fatalf("Find(%q) = %q, %v, %v; want %q", ask, got, found, err, id)
+		}
+	}
+	if _, found, _ := o.Find(ctx, "other@reports.example.com"); found {
+		t.Fatal("found a message that was never sent")
+	}
+}
