@@ -92,7 +92,7 @@ func Open(ctx context.Context, cfg config.Embedded, clk clock.Clock) (*App, erro
 // Close releases the SQLite file.
 func (a *App) Close() error {
 	a.Gates.Close()
-	return a.Items.Close()
+	return errors.Join(a.Scheduler.Close(), a.Items.Close())
 }
 
 // presignKey loads the HMAC key of presigned object links, creating it (0600) on first use.

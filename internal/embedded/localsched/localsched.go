@@ -1,11 +1,14 @@
 // Package localsched is the embedded scheduler.Scheduler: schedules live in memory, are
-// written to one JSON file per group under a data directory (so they survive a restart),
-// and fire in process through a callback, with EventBridge Scheduler's expression semantics.
+// kept one row each in a SQLite file under a data directory (so they survive a restart and
+// a change costs one row whatever their number), and fire in process through a callback,
+// with EventBridge Scheduler's expression semantics. A firing is at least once: a one-shot's
+// row is deleted only after its callback succeeded, so a crash in between fires it again.
 package localsched
 
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -21,7 +24,7 @@ type FireFunc func(ctx context.Context, f scheduler.Firing) error
 
 // Scheduler holds the schedules of every group.
 type Scheduler struct {
-	dir   string
+	db    *sql.DB
 	clock clock.Clock
 	fire  FireFunc
 
@@ -38,14 +41,28 @@ type entry struct {
 
 var _ scheduler.Scheduler = (*Scheduler)(nil)
 
-// New loads the schedules kept in dir (created if missing) and fires through fire.
+// New loads the schedules kept in dir (created if missing; schedule files of earlier
+// versions there are imported once) and fires through fire. Close releases the file.
 func New(dir string, c clock.Clock, fire FireFunc) (*Scheduler, error) {
-	groups, err := loadAll(dir)
+	ctx := context.Background()
+	db, err := openDB(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
-	return &Scheduler{dir: dir, clock: c, fire: fire, groups: groups}, nil
+	if _, err := importGroupFiles(ctx, db, dir); err != nil {
+		db.Close()
+		return nil, err
+	}
+	groups, err := loadAll(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Scheduler{db: db, clock: c, fire: fire, groups: groups}, nil
 }
+
+// Close closes the schedules file.
+func (s *Scheduler) Close() error { return s.db.Close() }
 
 func (s *Scheduler) Create(ctx context.Context, sc scheduler.Schedule) error {
 	if err := scheduler.Validate(sc); err != nil {
@@ -62,8 +79,11 @@ func (s *Scheduler) Create(ctx context.Context, sc scheduler.Schedule) error {
 	if s.groups[sc.Group] == nil {
 		s.groups[sc.Group] = map[string]*entry{}
 	}
+	if err := s.put(ctx, sc.Group, e); err != nil {
+		return err
+	}
 	s.groups[sc.Group][sc.Name] = e
-	return s.save(sc.Group)
+	return nil
 }
 
 func (s *Scheduler) Update(ctx context.Context, sc scheduler.Schedule) error {
@@ -76,10 +96,13 @@ func (s *Scheduler) Update(ctx context.Context, sc scheduler.Schedule) error {
 	if !ok {
 		return fmt.Errorf("update %s/%s: %w", sc.Group, sc.Name, scheduler.ErrNotFound)
 	}
-	e.s = clone(sc)
-	e.version++
-	e.next = nextAfter(e, s.clock.Now())
-	return s.save(sc.Group)
+	updated := &entry{s: clone(sc), created: e.created, version: e.version + 1}
+	updated.next = nextAfter(updated, s.clock.Now())
+	if err := s.put(ctx, sc.Group, updated); err != nil {
+		return err
+	}
+	s.groups[sc.Group][sc.Name] = updated
+	return nil
 }
 
 func (s *Scheduler) Delete(ctx context.Context, group, name string) error {
@@ -91,8 +114,11 @@ func (s *Scheduler) Delete(ctx context.Context, group, name string) error {
 	if _, ok := s.groups[group][name]; !ok {
 		return fmt.Errorf("delete %s/%s: %w", group, name, scheduler.ErrNotFound)
 	}
+	if err := s.remove(ctx, group, name); err != nil {
+		return err
+	}
 	delete(s.groups[group], name)
-	return s.save(group)
+	return nil
 }
 
 func (s *Scheduler) Get(ctx context.Context, group, name string) (scheduler.Schedule, error) {
@@ -192,7 +218,7 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("fire %s/%s: %w", d.firing.Group, d.firing.Name, err))
 		}
-		if serr := s.settle(d, now, err == nil); serr != nil {
+		if serr := s.settle(ctx, d, now, err == nil); serr != nil {
 			errs = append(errs, serr)
 		}
 	}
@@ -221,7 +247,7 @@ func (s *Scheduler) collectDue(now time.Time) []due {
 }
 
 // settle records a firing's outcome, unless the schedule was updated or deleted meanwhile.
-func (s *Scheduler) settle(d due, now time.Time, fired bool) error {
+func (s *Scheduler) settle(ctx context.Context, d due, now time.Time, fired bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	group, name := d.firing.Group, d.firing.Name
@@ -230,11 +256,19 @@ func (s *Scheduler) settle(d due, now time.Time, fired bool) error {
 		return nil
 	}
 	if d.oneShot {
+		if err := s.remove(ctx, group, name); err != nil {
+			return err
+		}
 		delete(s.groups[group], name)
-	} else {
-		e.next = nextAfter(e, now)
+		return nil
 	}
-	return s.save(group)
+	next := *e
+	next.next = nextAfter(e, now)
+	if err := s.put(ctx, group, &next); err != nil {
+		return err
+	}
+	e.next = next.next
+	return nil
 }
 
 // Run ticks every interval until ctx ends, handing tick errors to report (may be nil).

@@ -3,6 +3,9 @@ package localsched_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -251,5 +254,75 @@ func TestRunTicks(t *testing.T) {
 	}
 	if len(r.firings()) != 1 {
 		t.Errorf("Run fired %d times, want 1", len(r.firings()))
+	}
+}
+
+// TestImportsScheduleFilesOfEarlierVersions: a group's JSON file, as earlier versions kept
+// schedules, is imported once into the table and removed; the schedules keep their next
+// firing.
+func TestImportsScheduleFilesOfEarlierVersions(t *testing.T) {
+	dir := t.TempDir()
+	next := t0.Add(time.Hour)
+	legacy := `{"schedules":[{"name":"artifact-expiry-1","expression":"at(2026-01-02T11:00:00)","payload":"{\"kind\":\"expiry\"}",` +
+		`"enabled":true,"created":"2026-01-02T10:00:00Z","next":"` + next.Format(time.RFC3339) + `"}]}`
+	if err := os.WriteFile(filepath.Join(dir, "tenant-acme.json"), []byte(legacy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := clock.NewManual(t0)
+	r := &recorder{}
+	s, err := localsched.New(dir, c, r.fire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tenant-acme.json")); !os.IsNotExist(err) {
+		t.Fatalf("the imported file is still there: %v", err)
+	}
+	got, err := s.Get(context.Background(), "tenant-acme", "artifact-expiry-1")
+	if err != nil || string(got.Payload) != `{"kind":"expiry"}` {
+		t.Fatalf("imported schedule: %+v, %v", got, err)
+	}
+	if at, ok := s.NextFiring("tenant-acme", "artifact-expiry-1"); !ok || !at.Equal(next) {
+		t.Fatalf("next firing %s, %v; want %s", at, ok, next)
+	}
+	s.Close()
+	// Reopened: the row is there, nothing imported twice, and it fires once.
+	again, err := localsched.New(dir, c, r.fire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(2 * time.Hour)
+	tick(t, again)
+	tick(t, again)
+	if len(r.firings()) != 1 {
+		t.Fatalf("%d firings, want 1", len(r.firings()))
+	}
+	if list, _ := again.List(context.Background(), "tenant-acme"); len(list) != 0 {
+		t.Fatalf("a fired one-shot is still kept: %+v", list)
+	}
+}
+
+// BenchmarkCreate measures one Create beside 10 and 10,000 kept schedules: one row each,
+// so the cost must not grow with the number kept.
+func BenchmarkCreate(b *testing.B) {
+	for _, kept := range []int{10, 10000} {
+		b.Run(fmt.Sprintf("kept=%d", kept), func(b *testing.B) {
+			s, err := localsched.New(b.TempDir(), clock.System{}, func(context.Context, scheduler.Firing) error { return nil })
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			at := scheduler.OneShot(time.Now().Add(24 * time.Hour))
+			for i := range kept {
+				if err := s.Create(context.Background(), scheduler.Schedule{Group: "g", Name: fmt.Sprintf("kept-%d", i), Expression: at}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := s.Create(context.Background(), scheduler.Schedule{Group: "g", Name: fmt.Sprintf("new-%d", i), Expression: at}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
