@@ -46,8 +46,8 @@ type DownloadGuard interface {
 	// RecordedDigest is the digest the product recorded for key@versionID, or "" when no
 	// record of the product names that version (the sidecar's digest is then the reference).
 	RecordedDigest(ctx context.Context, key, versionID string) (string, error)
-	// IntegrityFailed is told of a download refused because the bytes failed want.
-	IntegrityFailed(ctx context.Context, key, versionID, want string)
+	// IntegrityFailed is told of a download refused because the bytes failed their check.
+	IntegrityFailed(ctx context.Context, key, versionID string, failure *objectstore.IntegrityError)
 }
 
 // SetDownloadGuard installs g; call it before Handler serves.
@@ -119,7 +119,7 @@ func (s *Store) serve(w http.ResponseWriter, r *http.Request, key, vid string) {
 		return
 	case errors.As(err, &ie):
 		if s.guard != nil {
-			s.guard.IntegrityFailed(ctx, key, vid, ie.Want)
+			s.guard.IntegrityFailed(ctx, key, vid, ie)
 		}
 		writeError(w, http.StatusConflict, "integrity_failure", "artifact",
 			"the stored bytes do not match their recorded digest; nothing was served")

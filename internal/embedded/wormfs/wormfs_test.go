@@ -241,8 +241,8 @@ type guard struct {
 }
 
 func (g *guard) RecordedDigest(context.Context, string, string) (string, error) { return g.digest, nil }
-func (g *guard) IntegrityFailed(_ context.Context, key, versionID, want string) {
-	g.failed = append(g.failed, key+"@"+versionID+" "+want)
+func (g *guard) IntegrityFailed(_ context.Context, key, versionID string, failure *objectstore.IntegrityError) {
+	g.failed = append(g.failed, key+"@"+versionID+" "+failure.Want)
 }
 
 func TestPresignRefusesDamagedBytes(t *testing.T) {
