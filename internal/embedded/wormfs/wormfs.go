@@ -226,7 +226,9 @@ func (s *Store) Get(ctx context.Context, key, versionID string) (io.ReadCloser, 
 	return objectstore.NewVerifyingReader(f, key, sc.VersionID, sc.Digest, sc.Size), sc.info(), nil
 }
 
-func (s *Store) dataPath(sc sidecar) string { return filepath.Join(s.keyDir(sc.Key), sc.VersionID+".data") }
+func (s *Store) dataPath(sc sidecar) string {
+	return filepath.Join(s.keyDir(sc.Key), sc.VersionID+".data")
+}
 
 // Head describes a version.
 func (s *Store) Head(ctx context.Context, key, versionID string) (objectstore.Info, error) {
