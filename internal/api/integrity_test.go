@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +20,8 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
 	"github.com/cavra-enterprise/aispm-reports/internal/delivery"
 	"github.com/cavra-enterprise/aispm-reports/internal/evidence"
+	"github.com/cavra-enterprise/aispm-reports/internal/manifest"
+	"github.com/cavra-enterprise/aispm-reports/internal/objectstore"
 )
 
 // damageObject flips one byte in the middle of a version's data file in the embedded WORM
@@ -199,8 +202,9 @@ func TestDamagedArtifactIsNotSentAfterApproval(t *testing.T) {
 	checkIntegrityDeadLetter(t, e, r, art, "artifact", digest)
 }
 
-func TestDamagedPackageIsNotExportedToGRC(t *testing.T) {
-	e, art := deliveryEnv(t)
+// signedPackage packages art and returns the package record.
+func signedPackage(t *testing.T, e *env, art string) manifest.Record {
+	t.Helper()
 	pkg := e.call("POST", packagesPath, e.as("acme", auth.TenantAdmin),
 		mustJSON(t, map[string]any{"package_type": "board_and_audit_bundle", "artifact_refs": []string{art}}), nil)
 	var pb struct {
@@ -213,11 +217,42 @@ func TestDamagedPackageIsNotExportedToGRC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.damageObject(t, rec.ManifestKey, rec.ManifestVer)
-	checkIntegrityDeadLetter(t, e, e.send(t, "key-damaged-grc", map[string]any{"package_ref": pb.PackageRef, "channel": "grc"}),
-		pb.PackageRef, "manifest", rec.ManifestDigest)
-	key := delivery.GRCKey("acme", "", pb.PackageRef, "manifest.json")
-	if _, err := e.app.Objects.Head(context.Background(), key, ""); err == nil {
-		t.Fatalf("a damaged manifest was copied to %s", key)
+	return rec
+}
+
+// checkNoGRCExport: neither file of the package reached the GRC prefix.
+func checkNoGRCExport(t *testing.T, e *env, packageRef string) {
+	t.Helper()
+	for _, name := range []string{"manifest.json", "manifest.sig.json"} {
+		key := delivery.GRCKey("acme", "", packageRef, name)
+		if _, err := e.app.Objects.Head(context.Background(), key, ""); !errors.Is(err, objectstore.ErrNotFound) {
+			t.Fatalf("GRC export %s after a refused send: %v", key, err)
+		}
 	}
+}
+
+func TestDamagedPackageIsNotExportedToGRC(t *testing.T) {
+	e, art := deliveryEnv(t)
+	rec := signedPackage(t, e, art)
+	e.damageObject(t, rec.ManifestKey, rec.ManifestVer)
+	ref := rec.Manifest.PackageRef
+	checkIntegrityDeadLetter(t, e, e.send(t, "key-damaged-grc", map[string]any{"package_ref": ref, "channel": "grc"}),
+		ref, "manifest", rec.ManifestDigest)
+	checkNoGRCExport(t, e, ref)
+}
+
+// The signature document has no digest of the product's: the store's is the reference, and
+// the intact manifest is not exported without it.
+func TestDamagedSignatureExportsNothing(t *testing.T) {
+	e, art := deliveryEnv(t)
+	rec := signedPackage(t, e, art)
+	info, err := e.app.Objects.Head(context.Background(), rec.SignatureKey, rec.SignatureVer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.damageObject(t, rec.SignatureKey, rec.SignatureVer)
+	ref := rec.Manifest.PackageRef
+	checkIntegrityDeadLetter(t, e, e.send(t, "key-damaged-sig", map[string]any{"package_ref": ref, "channel": "grc"}),
+		ref, "signature", info.Digest)
+	checkNoGRCExport(t, e, ref)
 }

@@ -170,9 +170,8 @@ func (s *Service) envelope(ctx context.Context, st settings.Settings, rec Record
 	env := mailer.Envelope{From: from, To: rec.Recipients, Subject: title, Date: s.Clock.Now(),
 		MessageID: rec.ID() + "." + fmt.Sprint(len(rec.Attempts)+1) + "@" + domainOf(dp.SenderAddress)}
 	// The recorded size decides before any byte is read, so a large artifact is never
-	// loaded into memory only to be linked instead.
-	// Attached or linked, the bytes are checked first: nothing is mailed for content that
-	// fails its digest.
+	// loaded into memory only to be linked instead. Attached or linked, the bytes are
+	// checked first: nothing is mailed for content that fails its digest.
 	verified := false
 	if c.size < 0 || c.size <= int64(dp.MaxAttachmentBytes) {
 		body, err := s.read(ctx, c.key, c.version, c.digest, c.object)
@@ -219,16 +218,23 @@ func (s *Service) exportGRC(ctx context.Context, tenantID string, st settings.Se
 	if err != nil {
 		return err
 	}
-	for _, f := range []struct{ key, ver, name, want, object string }{
-		{pkg.ManifestKey, pkg.ManifestVer, "manifest.json", pkg.ManifestDigest, artifacts.ObjectManifest},
-		{pkg.SignatureKey, pkg.SignatureVer, "manifest.sig.json", "", artifacts.ObjectSignature},
-	} {
-		b, err := s.read(ctx, f.key, f.ver, f.want, f.object)
-		if err != nil {
+	files := []struct {
+		key, ver, name, want, object string
+		body                         []byte
+	}{
+		{key: pkg.ManifestKey, ver: pkg.ManifestVer, name: "manifest.json", want: pkg.ManifestDigest, object: artifacts.ObjectManifest},
+		{key: pkg.SignatureKey, ver: pkg.SignatureVer, name: "manifest.sig.json", object: artifacts.ObjectSignature},
+	}
+	// Both files pass their check before either is copied: a manifest without its
+	// signature must not reach the GRC prefix.
+	for i := range files {
+		if files[i].body, err = s.read(ctx, files[i].key, files[i].ver, files[i].want, files[i].object); err != nil {
 			return err
 		}
+	}
+	for _, f := range files {
 		_, err = s.Objects.Put(ctx, objectstore.PutInput{Key: GRCKey(tenantID, st.DeliveryProvider.GRCExportPrefix, rec.SubjectRef, f.name),
-			Body: bytes.NewReader(b), ContentType: "application/json", Metadata: map[string]string{"delivery-ref": rec.ID()}})
+			Body: bytes.NewReader(f.body), ContentType: "application/json", Metadata: map[string]string{"delivery-ref": rec.ID()}})
 		if err != nil {
 			return &failure{class: FailUnknown, err: err}
 		}
