@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -170,10 +171,35 @@ func checkIntegrityDeadLetter(t *testing.T, e *env, r reply, subject, object, di
 	}
 }
 
+// captureLog sends the default logger's records to a buffer until the test ends (the
+// tests of this package do not run in parallel).
+func captureLog(t *testing.T) *bytes.Buffer {
+	t.Helper()
+	var buf bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&buf, nil)))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	return &buf
+}
+
 func TestDamagedArtifactIsNotEmailed(t *testing.T) {
 	e, art := deliveryEnv(t)
+	logs := captureLog(t)
 	digest := e.damageArtifact(t, "acme", art)
 	checkIntegrityDeadLetter(t, e, e.send(t, "key-damaged-1", emailBody(art, "ops@acme.example")), art, "artifact", digest)
+	logged := false
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && m["subject_ref"] == art {
+			logged = m["level"] == "ERROR" && m["expected_digest"] == digest && m["read"] == "delivery"
+		}
+	}
+	if !logged {
+		t.Fatalf("no ERROR log naming %s and its digest: %s", art, logs)
+	}
+	if strings.Contains(logs.String(), "ops@acme.example") {
+		t.Fatalf("the log names a recipient: %s", logs)
+	}
 }
 
 // Too large to attach: the link is not mailed either.
