@@ -141,6 +141,8 @@ func TestEveryActionReachesTheAuditLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The presigned download server is the worker that refuses damaged bytes.
+	e.refuseDamagedDownload(t, st.artifacts[0])
 	poller := e.app.Audit.NewPoller(e.app.Items, "coverage", time.Second)
 	if _, err := poller.Drain(context.Background()); err != nil {
 		t.Fatal(err)
@@ -160,6 +162,22 @@ func TestEveryActionReachesTheAuditLog(t *testing.T) {
 		}
 	}
 	e.checkProofRoute(t)
+}
+
+// refuseDamagedDownload damages a stored artifact behind a presigned link and fetches it:
+// the download is refused with artifact.integrity_failed.
+func (e *env) refuseDamagedDownload(t *testing.T, artifactRef string) {
+	t.Helper()
+	rec, err := e.app.Artifacts.Get(context.Background(), "acme", artifactRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, err := e.app.Objects.PresignGet(context.Background(), rec.ObjectKey, rec.VersionID, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.damageObject(t, rec.ObjectKey, rec.VersionID)
+	requireError(t, e.download(t, link), 409, "integrity_failure", "artifact")
 }
 
 // checkProofRoute seals acme's log and checks a proof served by the route offline.

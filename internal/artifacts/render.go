@@ -253,7 +253,7 @@ func (s *Service) store(ctx context.Context, tenantID, role string, req RenderRe
 	recs := make([]Record, 0, len(outs))
 	for _, o := range outs {
 		id := ref.NewID("art", now)
-		key := fmt.Sprintf("tenants/%s/artifacts/%s/%s.%s", tenantID, now.Format("2006-01-02"), id, o.format.Ext)
+		key := objectKey(tenantID, now, id, o.format.Ext)
 		info, err := s.objects.Put(ctx, objectstore.PutInput{
 			Key: key, Body: bytes.NewReader(o.body), ContentType: o.format.ContentType,
 			Retention: objectstore.Retention{Mode: objectstore.Compliance, Until: until},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cavra-enterprise/aispm-reports/internal/artifacts"
 	"github.com/cavra-enterprise/aispm-reports/internal/evidence"
 	"github.com/cavra-enterprise/aispm-reports/internal/itemstore"
 	"github.com/cavra-enterprise/aispm-reports/internal/mailer"
@@ -146,11 +147,20 @@ func (s *Service) record(ctx context.Context, tenantID string, st settings.Setti
 	rec.Attempts = append(rec.Attempts, Attempt{Number: n, StartedAt: stamp(now), Outcome: outcome, FailureClass: class, EvidenceRef: ev.Ref})
 	rec.EvidenceRefs = append(rec.EvidenceRefs, ev.Ref)
 	rec.FailureClass = class
+	evWrites := mustWrite(ev)
+	if class == FailIntegrity {
+		iev, err := s.integrityEvidence(ctx, tenantID, rec, sendErr, now)
+		if err != nil {
+			return rec, err
+		}
+		rec.EvidenceRefs = append(rec.EvidenceRefs, iev.Ref)
+		evWrites = append(evWrites, mustWrite(iev)...)
+	}
 	switch {
 	case sendErr == nil:
-		return s.finish(ctx, tenantID, rec, StatusDelivered, map[string]any{"attempts": n}, append(extra, mustWrite(ev)...))
+		return s.finish(ctx, tenantID, rec, StatusDelivered, map[string]any{"attempts": n}, append(extra, evWrites...))
 	case !transient[class] || n >= maxAttempts(st):
-		return s.finish(ctx, tenantID, rec, StatusDeadLettered, map[string]any{"attempts": n, "failure_class": class}, mustWrite(ev))
+		return s.finish(ctx, tenantID, rec, StatusDeadLettered, map[string]any{"attempts": n, "failure_class": class}, evWrites)
 	}
 	delay := backoff(st, n, s.jitter)
 	rec.NextAttemptAt = stamp(now.Add(delay))
@@ -158,7 +168,18 @@ func (s *Service) record(ctx context.Context, tenantID string, st settings.Setti
 	if err := s.scheduleSweep(ctx, tenantID, retryName(rec), now.Add(delay)); err != nil {
 		return rec, err
 	}
-	return rec, s.update(ctx, tenantID, &rec, mustWrite(ev))
+	return rec, s.update(ctx, tenantID, &rec, evWrites)
+}
+
+// integrityEvidence logs an attempt stopped by an integrity failure and builds its evidence,
+// written with the attempt's outcome: the subject, which object, the digest expected.
+func (s *Service) integrityEvidence(ctx context.Context, tenantID string, rec Record, sendErr error, now time.Time) (evidence.Record, error) {
+	var f *integrityFailure
+	if !errors.As(sendErr, &f) {
+		return evidence.Record{}, fmt.Errorf("integrity failure without its details: %w", sendErr)
+	}
+	artifacts.LogIntegrityFailure(ctx, tenantID, artifacts.ReadDelivery, rec.SubjectRef, f.want, sendErr)
+	return evidence.New(artifacts.IntegrityEvent(tenantID, systemRole, artifacts.ReadDelivery, f.object, f.want, subjectRefs(rec)), now)
 }
 
 // SweepKind marks a schedule payload as a delivery retry sweep.
@@ -270,9 +291,12 @@ func backoff(st settings.Settings, n int, jitter func(time.Duration) time.Durati
 // classify maps a channel error to a failure class ("" for none).
 func classify(err error) string {
 	var fe *failure
+	var ie *integrityFailure
 	switch {
 	case err == nil:
 		return ""
+	case errors.As(err, &ie):
+		return FailIntegrity
 	case errors.As(err, &fe):
 		return fe.class
 	case errors.Is(err, mailer.ErrAuth):

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cavra-enterprise/aispm-reports/internal/artifacts"
 	"github.com/cavra-enterprise/aispm-reports/internal/itemstore"
 	"github.com/cavra-enterprise/aispm-reports/internal/mailer"
 	"github.com/cavra-enterprise/aispm-reports/internal/manifest"
@@ -60,9 +62,11 @@ func inboxWrite(tenantID string, rec Record, now time.Time) (itemstore.Write, er
 		Item: itemstore.Item{PK: InboxKey(tenantID), SK: rec.ID(), Data: data}}, nil
 }
 
-// content is the object a delivery sends: the artifact, or a package's signed manifest.
+// content is the object a delivery sends: the artifact, or a package's signed manifest,
+// with the digest the product recorded for it and which object it is (for evidence).
 type content struct {
 	key, version, name, contentType string
+	digest, object                  string
 	size                            int64
 }
 
@@ -72,27 +76,62 @@ func (s *Service) content(ctx context.Context, tenantID string, rec Record) (con
 		if err != nil {
 			return content{}, manifest.Record{}, &failure{class: FailRenderError, err: err}
 		}
-		return content{key: pkg.ManifestKey, version: pkg.ManifestVer, name: "manifest.json", contentType: "application/json", size: -1}, pkg, nil
+		return content{key: pkg.ManifestKey, version: pkg.ManifestVer, name: "manifest.json", contentType: "application/json",
+			digest: pkg.ManifestDigest, object: artifacts.ObjectManifest, size: -1}, pkg, nil
 	}
 	a, err := s.Artifacts.Get(ctx, tenantID, rec.SubjectRef)
 	if err != nil {
 		return content{}, manifest.Record{}, &failure{class: FailRenderError, err: err}
 	}
 	name := a.ReportID + path.Ext(a.ObjectKey)
-	return content{key: a.ObjectKey, version: a.VersionID, name: name, contentType: a.ContentType, size: a.Size}, manifest.Record{}, nil
+	return content{key: a.ObjectKey, version: a.VersionID, name: name, contentType: a.ContentType,
+		digest: a.Digest, object: artifacts.ObjectArtifact, size: a.Size}, manifest.Record{}, nil
 }
 
-func (s *Service) read(ctx context.Context, key, version string) ([]byte, error) {
-	rc, _, err := s.Objects.Get(ctx, key, version)
+// integrityFailure is an outgoing read refused because the stored bytes fail the digest the
+// product recorded, or are gone: nothing is sent, and the attempt dead-letters as
+// integrity_failure with evidence naming the object and the digest expected.
+type integrityFailure struct {
+	object, want string
+	err          error
+}
+
+func (f *integrityFailure) Error() string { return FailIntegrity + ": " + f.err.Error() }
+func (f *integrityFailure) Unwrap() error { return f.err }
+
+// read returns a stored object's bytes, checked against want on the way (want "" means the
+// store's own digest: the product records none for a package's signature document).
+func (s *Service) read(ctx context.Context, key, version, want, object string) ([]byte, error) {
+	var b bytes.Buffer
+	if err := s.copyVerified(ctx, &b, key, version, want, object); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// copyVerified streams a stored object into w through the integrity check; w has only
+// part of it when an error comes back.
+func (s *Service) copyVerified(ctx context.Context, w io.Writer, key, version, want, object string) error {
+	rc, _, err := objectstore.VerifiedGet(ctx, s.Objects, key, version, want)
 	if err != nil {
-		return nil, &failure{class: FailRenderError, err: err}
+		return readFailure(err, FailRenderError, object, want)
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
-		return nil, &failure{class: FailUnknown, err: err}
+	if _, err := io.Copy(w, rc); err != nil {
+		return readFailure(err, FailUnknown, object, want)
 	}
-	return b, nil
+	return nil
+}
+
+func readFailure(err error, class, object, want string) error {
+	if !artifacts.IntegrityFailure(err) {
+		return &failure{class: class, err: err}
+	}
+	var ie *objectstore.IntegrityError
+	if errors.As(err, &ie) {
+		want = ie.Want // the store's digest, when the product records none
+	}
+	return &integrityFailure{object: object, want: want, err: err}
 }
 
 func (s *Service) sendEmail(ctx context.Context, tenantID string, st settings.Settings, rec Record) error {
@@ -131,17 +170,25 @@ func (s *Service) envelope(ctx context.Context, st settings.Settings, rec Record
 	env := mailer.Envelope{From: from, To: rec.Recipients, Subject: title, Date: s.Clock.Now(),
 		MessageID: rec.ID() + "." + fmt.Sprint(len(rec.Attempts)+1) + "@" + domainOf(dp.SenderAddress)}
 	// The recorded size decides before any byte is read, so a large artifact is never
-	// loaded into memory only to be linked instead.
+	// loaded into memory only to be linked instead. Attached or linked, the bytes are
+	// checked first: nothing is mailed for content that fails its digest.
+	verified := false
 	if c.size < 0 || c.size <= int64(dp.MaxAttachmentBytes) {
-		body, err := s.read(ctx, c.key, c.version)
+		body, err := s.read(ctx, c.key, c.version, c.digest, c.object)
 		if err != nil {
 			return mailer.Envelope{}, err
 		}
+		verified = true
 		if len(body) <= dp.MaxAttachmentBytes {
 			env.Attachments = []mailer.Attachment{{Filename: c.name, ContentType: c.contentType, Data: body}}
 		}
 	}
 	if len(env.Attachments) == 0 {
+		if !verified {
+			if err := s.copyVerified(ctx, io.Discard, c.key, c.version, c.digest, c.object); err != nil {
+				return mailer.Envelope{}, err
+			}
+		}
 		link, err := s.Objects.PresignGet(ctx, c.key, c.version, LinkTTL)
 		if err != nil {
 			return mailer.Envelope{}, &failure{class: FailUnknown, err: err}
@@ -171,16 +218,23 @@ func (s *Service) exportGRC(ctx context.Context, tenantID string, st settings.Se
 	if err != nil {
 		return err
 	}
-	for _, f := range []struct{ key, ver, name string }{
-		{pkg.ManifestKey, pkg.ManifestVer, "manifest.json"},
-		{pkg.SignatureKey, pkg.SignatureVer, "manifest.sig.json"},
-	} {
-		b, err := s.read(ctx, f.key, f.ver)
-		if err != nil {
+	files := []struct {
+		key, ver, name, want, object string
+		body                         []byte
+	}{
+		{key: pkg.ManifestKey, ver: pkg.ManifestVer, name: "manifest.json", want: pkg.ManifestDigest, object: artifacts.ObjectManifest},
+		{key: pkg.SignatureKey, ver: pkg.SignatureVer, name: "manifest.sig.json", object: artifacts.ObjectSignature},
+	}
+	// Both files pass their check before either is copied: a manifest without its
+	// signature must not reach the GRC prefix.
+	for i := range files {
+		if files[i].body, err = s.read(ctx, files[i].key, files[i].ver, files[i].want, files[i].object); err != nil {
 			return err
 		}
+	}
+	for _, f := range files {
 		_, err = s.Objects.Put(ctx, objectstore.PutInput{Key: GRCKey(tenantID, st.DeliveryProvider.GRCExportPrefix, rec.SubjectRef, f.name),
-			Body: bytes.NewReader(b), ContentType: "application/json", Metadata: map[string]string{"delivery-ref": rec.ID()}})
+			Body: bytes.NewReader(f.body), ContentType: "application/json", Metadata: map[string]string{"delivery-ref": rec.ID()}})
 		if err != nil {
 			return &failure{class: FailUnknown, err: err}
 		}

@@ -42,7 +42,10 @@ const (
 	FailProviderRateLimit = "provider_rate_limit"
 	FailRenderError       = "render_error"
 	FailAuditStoreError   = "audit_store_error"
-	FailUnknown           = "unknown"
+	// FailIntegrity: the stored bytes failed the digest the product recorded (or are gone);
+	// nothing was sent. Never retried: the bytes will not heal.
+	FailIntegrity = "integrity_failure"
+	FailUnknown   = "unknown"
 )
 
 // transient failure classes are retried; the others dead-letter at once, since a retry

@@ -299,11 +299,16 @@ func (s *Service) Get(ctx context.Context, tenantID, deliveryRef string) (Record
 var idRe = regexp.MustCompile(`^dlv_[0-9a-z]{26}$`)
 
 func (s *Service) evidence(tenantID, role string, action evidence.Action, rec Record, details map[string]any, now time.Time) (evidence.Record, error) {
+	return evidence.New(evidence.Event{TenantID: tenantID, Action: action, ActorRole: role, SubjectRefs: subjectRefs(rec), Details: details}, now)
+}
+
+// subjectRefs are the refs a delivery's evidence names.
+func subjectRefs(rec Record) []string {
 	subjects := []string{rec.DeliveryRef, rec.SubjectRef}
 	if rec.ApprovalRef != "" {
 		subjects = append(subjects, rec.ApprovalRef)
 	}
-	return evidence.New(evidence.Event{TenantID: tenantID, Action: action, ActorRole: role, SubjectRefs: subjects, Details: details}, now)
+	return subjects
 }
 
 func deliverable(state string) bool {

@@ -20,6 +20,9 @@ const (
 	DeletionReadiness Action = "retention.deletion_readiness"
 	SearchPerformed   Action = "search.performed"
 	RetrievalDecided  Action = "artifact.retrieval_decided"
+	// IntegrityFailed: stored content was refused on its way out (a delivery, a retrieval,
+	// a presigned download) because its bytes failed the recorded digest.
+	IntegrityFailed Action = "artifact.integrity_failed"
 
 	RecipientPolicyUpdated Action = "recipient_policy.updated"
 	DeliveryRequested      Action = "delivery.requested"
@@ -33,7 +36,7 @@ var registered = map[Action]bool{
 	SettingsUpdated: true, IngestAccepted: true,
 	ReportRendered: true, PackageSigned: true, LegalHoldSet: true, LegalHoldReleased: true,
 	ArtifactExpired: true, ArtifactDeleted: true, DeletionReadiness: true, SearchPerformed: true,
-	RetrievalDecided:       true,
+	RetrievalDecided: true, IntegrityFailed: true,
 	RecipientPolicyUpdated: true, DeliveryRequested: true, ApprovalDecided: true,
 	DeliveryAttempted: true, DeliveryFinished: true,
 }

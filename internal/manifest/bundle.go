@@ -12,7 +12,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -79,18 +78,12 @@ func splitContentRef(r string) (key, version string) {
 	return r, ""
 }
 
+// copyObject writes one stored object into the bundle, checked against wantDigest (""
+// for the signature document, whose digest the product does not record: the store's own).
 func (s *Service) copyObject(ctx context.Context, key, vid, wantDigest, dst string) error {
-	body, _, err := s.objects.Get(ctx, key, vid)
+	raw, _, err := objectstore.ReadVerified(ctx, s.objects, key, vid, wantDigest)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", key, err)
-	}
-	defer body.Close()
-	raw, err := io.ReadAll(body)
-	if err != nil {
-		return err
-	}
-	if wantDigest != "" && objectstore.DigestOf(raw) != wantDigest {
-		return fmt.Errorf("stored %s does not match its recorded digest", key)
 	}
 	return os.WriteFile(dst, raw, 0o644)
 }

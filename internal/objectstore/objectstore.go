@@ -8,6 +8,9 @@
 //   - Delete of a version under retention or legal hold is refused with ErrLocked.
 //   - Retention can be extended, never shortened or removed while in force (ErrLocked).
 //   - A presigned GET works until its expiry and not after.
+//   - Get checks the bytes against the store's own checksum where the store keeps one
+//     (ErrIntegrity); reads whose bytes leave the product also check the product's
+//     recorded digest, through VerifiedGet.
 package objectstore
 
 import (
@@ -69,6 +72,7 @@ type Info struct {
 // An empty versionID means the current version.
 type Store interface {
 	Put(ctx context.Context, in PutInput) (Info, error)
+	// Get opens a version's bytes. Reading them may end with ErrIntegrity instead of io.EOF.
 	Get(ctx context.Context, key, versionID string) (io.ReadCloser, Info, error)
 	Head(ctx context.Context, key, versionID string) (Info, error)
 	// ListVersions lists every version (and tombstone) of keys under prefix, by key then newest first.

@@ -176,10 +176,27 @@ func postRetrieval(ctx context.Context, h *Services, r api.Request) (api.Respons
 	if err != nil {
 		return api.Response{}, err
 	}
+	if out.URL != "" {
+		if err := h.verifyBeforeLink(ctx, r, out); err != nil {
+			return api.Response{}, err
+		}
+	}
 	// The link is a bearer credential: keep it out of shared caches.
 	resp := api.JSON(http.StatusOK, out)
 	resp.Header = http.Header{"Cache-Control": {"no-store"}}
 	return resp, nil
+}
+
+// verifyBeforeLink checks the artifact's stored bytes against its recorded digest before
+// the link leaves: in AWS the link goes straight to S3, which never sees the product's
+// record. The check runs after the access decision, so a caller outside the role's scope
+// learns nothing of the bytes; a failure withholds the link (409 integrity_failure).
+func (h *Services) verifyBeforeLink(ctx context.Context, r api.Request, out search.Retrieval) error {
+	rec, err := h.Artifacts.Get(ctx, r.Principal.TenantID, out.ArtifactRef)
+	if err != nil {
+		return err
+	}
+	return h.Artifacts.VerifyStored(ctx, r.Principal.TenantID, string(r.Principal.Role), rec, []string{rec.ArtifactRef, out.RetrievalRef})
 }
 
 type packageBody struct {

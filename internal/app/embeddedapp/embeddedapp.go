@@ -86,6 +86,8 @@ func Open(ctx context.Context, cfg config.Embedded, clk clock.Clock) (*App, erro
 		return nil, err
 	}
 	svc = app.Build(ports.Set{Items: items, Objects: objects, Scheduler: sched, Signer: sg, Clock: clk, Mailer: outbox, Gate: gates})
+	// Presigned downloads are checked against the artifact records, and refusals are evidenced.
+	objects.SetDownloadGuard(svc.Artifacts)
 	return &App{Services: svc, Items: items, Objects: objects, Scheduler: sched, KeySigner: sg, Outbox: outbox, Gates: gates}, nil
 }
 

@@ -5,7 +5,9 @@
 // downgrading a retention before calling S3 (moto accepts shortening COMPLIANCE), it
 // resolves "current version" to a version id before acting (S3 would otherwise write a
 // delete marker instead of removing a version), and it stores the port's sha256 digest in
-// the object's metadata. It never sends BypassGovernanceRetention.
+// the object's metadata. Objects are stored with an S3 SHA-256 checksum and read back with
+// ChecksumMode enabled, so S3's checksum is checked on every Get (ErrIntegrity). It never
+// sends BypassGovernanceRetention.
 package s3worm
 
 import (
@@ -150,20 +152,41 @@ func putRequest(bucket string, in objectstore.PutInput, info objectstore.Info, b
 	return req
 }
 
-// Get opens a version's bytes; the caller closes them.
+// Get opens a version's bytes; the caller closes them. It asks S3 for the SHA-256 checksum
+// stored with the object (ChecksumMode) and checks the bytes against it as they are read:
+// a mismatch ends the read with objectstore.ErrIntegrity. (The SDK checks the same
+// checksum, but its error type is internal to it; the port's reader names the failure.)
 func (s *Store) Get(ctx context.Context, key, versionID string) (io.ReadCloser, objectstore.Info, error) {
 	if err := objectstore.ValidateKey(key); err != nil {
 		return nil, objectstore.Info{}, fmt.Errorf("s3worm: %w", err)
 	}
-	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key), VersionId: optional(versionID)})
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key),
+		VersionId: optional(versionID), ChecksumMode: types.ChecksumModeEnabled})
 	if err != nil {
 		return nil, objectstore.Info{}, translate("get", key, versionID, err)
 	}
-	return out.Body, toInfo(key, attrs{
+	info := toInfo(key, attrs{
 		versionID: out.VersionId, size: out.ContentLength, contentType: out.ContentType, meta: out.Metadata,
 		mode: out.ObjectLockMode, until: out.ObjectLockRetainUntilDate, hold: out.ObjectLockLegalHoldStatus,
 		modified: out.LastModified, deleteMarker: out.DeleteMarker,
-	}), nil
+	})
+	return checkedBody(out, key, info.VersionID), info, nil
+}
+
+// checkedBody wraps a GetObject body in the port's verifying reader against S3's stored
+// SHA-256 checksum. Without one (an object stored without it, or a multipart composite
+// checksum, "<b64>-<parts>", which is not a digest of the bytes) the body is returned as
+// is: the product's own digest check (objectstore.VerifiedGet) still applies.
+func checkedBody(out *s3.GetObjectOutput, key, versionID string) io.ReadCloser {
+	sum, err := base64.StdEncoding.DecodeString(aws.ToString(out.ChecksumSHA256))
+	if err != nil || len(sum) != sha256.Size {
+		return out.Body
+	}
+	size := int64(-1)
+	if out.ContentLength != nil {
+		size = *out.ContentLength
+	}
+	return objectstore.NewVerifyingReader(out.Body, key, versionID, objectstore.Digest(sum), size)
 }
 
 // Head describes a version.
@@ -288,7 +311,11 @@ func (s *Store) deleteObjectVersion(ctx context.Context, key, versionID string) 
 	return translate("delete", key, versionID, err)
 }
 
-// PresignGet returns a SigV4 presigned GET of the version resolved now, valid for ttl.
+// PresignGet returns a SigV4 presigned GET of the version resolved now, valid for ttl. The
+// link goes straight to S3, which serves it without any check of the product's: it asks S3
+// (x-amz-checksum-mode=ENABLED in the signed query) to send the object's stored SHA-256
+// checksum in x-amz-checksum-sha256, which a downloader can compare with the bytes and with
+// the artifact's recorded digest.
 func (s *Store) PresignGet(ctx context.Context, key, versionID string, ttl time.Duration) (string, error) {
 	if err := objectstore.CheckPresignTTL(ttl); err != nil {
 		return "", fmt.Errorf("s3worm: presign %q: %w", key, err)
@@ -299,6 +326,7 @@ func (s *Store) PresignGet(ctx context.Context, key, versionID string, ttl time.
 	}
 	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{
 		Bucket: aws.String(s.bucket), Key: aws.String(key), VersionId: aws.String(info.VersionID),
+		ChecksumMode: types.ChecksumModeEnabled,
 	}, s3.WithPresignExpires(ttl))
 	if err != nil {
 		return "", fmt.Errorf("s3worm: presign %q@%s: %w", key, info.VersionID, err)

@@ -1,16 +1,22 @@
 package s3worm
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/awsclient"
@@ -39,7 +45,7 @@ func newMotoStore(t *testing.T) (*Store, *s3.Client) {
 
 func TestContractMoto(t *testing.T) {
 	objectstoretest.Run(t, func(t *testing.T) objectstoretest.Harness {
-		s, _ := newMotoStore(t)
+		s, client := newMotoStore(t)
 		return objectstoretest.Harness{
 			Store: s,
 			AddVersion: func(ctx context.Context, in objectstore.PutInput) (objectstore.Info, error) {
@@ -50,13 +56,100 @@ func TestContractMoto(t *testing.T) {
 			// moto 5.2.5 does not check X-Amz-Expires on presigned URLs (it checks no
 			// signatures at all by default); real S3 and MiniStack answer 403 after expiry.
 			PresignExpiryGap: "moto serves presigned URLs after X-Amz-Expires",
+			Tamper: func(t *testing.T, key, versionID string) string {
+				return replaceBytes(t, s, client, key, versionID, nil)
+			},
 		}
 	})
 }
 
-// TestPresignExpiryMiniStack covers what moto cannot: MiniStack checks X-Amz-Expires, so
-// the adapter's presigned URLs are shown to stop working after their ttl there.
-func TestPresignExpiryMiniStack(t *testing.T) {
+// replaceBytes is a second writer with bucket access: it stores key again with one byte
+// flipped and the original's metadata (so the port digest still names the original bytes),
+// bypassing the adapter, and returns the new version id. A nil checksum lets the SDK send
+// the true checksum of the new bytes; a given one is declared instead.
+func replaceBytes(t *testing.T, s *Store, client *s3.Client, key, versionID string, checksum *string) string {
+	t.Helper()
+	ctx := context.Background()
+	out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key), VersionId: aws.String(versionID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(out.Body)
+	out.Body.Close()
+	if err != nil || len(b) == 0 {
+		t.Fatalf("read %s: %d bytes, %v", key, len(b), err)
+	}
+	b[len(b)/2] ^= 0x20
+	put, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key),
+		Body: bytes.NewReader(b), ContentType: out.ContentType, Metadata: out.Metadata,
+		ChecksumAlgorithm: types.ChecksumAlgorithmSha256, ChecksumSHA256: checksum})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(put.VersionId)
+}
+
+// TestStoredChecksumMismatchIsErrIntegrity stores bytes under a checksum that is not
+// theirs, the state at-rest corruption would leave: moto accepts the declared checksum
+// without checking it (MiniStack and S3 refuse it with BadDigest) and returns it on
+// GetObject. The adapter's Get alone, without the product's digest, must refuse the bytes.
+func TestStoredChecksumMismatchIsErrIntegrity(t *testing.T) {
+	s, client := newMotoStore(t)
+	ctx := context.Background()
+	body := []byte(strings.Repeat("agent,decision\n", 4000))
+	put, err := s.Put(ctx, objectstore.PutInput{Key: "k", Body: bytes.NewReader(body)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(body)
+	vid := replaceBytes(t, s, client, "k", put.VersionID, aws.String(base64.StdEncoding.EncodeToString(sum[:])))
+	rc, _, err := s.Get(ctx, "k", vid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(rc)
+	rc.Close()
+	if !errors.Is(err, objectstore.ErrIntegrity) || len(got) >= len(body) {
+		t.Fatalf("Get of bytes under a wrong stored checksum: %d of %d bytes, err %v; want ErrIntegrity", len(got), len(body), err)
+	}
+	if got, _, err := objectstore.ReadVerified(ctx, s, "k", vid, put.Digest); got != nil || !errors.Is(err, objectstore.ErrIntegrity) {
+		t.Fatalf("ReadVerified: %d bytes, %v", len(got), err)
+	}
+}
+
+// A presigned GET carries what a downloader needs to check the bytes: the port digest in
+// the object's metadata header (S3 returns user metadata on every GET) and the stored
+// checksum the link asks for. On MiniStack: moto ignores x-amz-checksum-mode in a
+// presigned query and sends no checksum header.
+func TestPresignedGetCarriesTheChecksum(t *testing.T) {
+	s := newMiniStackStore(t, "presign-sum-")
+	ctx := context.Background()
+	body := []byte("%PDF-1 board pack")
+	if _, err := s.Put(ctx, objectstore.PutInput{Key: "room/board.pdf", Body: bytes.NewReader(body)}); err != nil {
+		t.Fatal(err)
+	}
+	link, err := s.PresignGet(ctx, "room/board.pdf", "", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	sum := sha256.Sum256(body)
+	if resp.StatusCode != http.StatusOK || !bytes.Equal(got, body) ||
+		resp.Header.Get("x-amz-checksum-sha256") != base64.StdEncoding.EncodeToString(sum[:]) ||
+		resp.Header.Get("x-amz-meta-"+digestMeta) != objectstore.DigestOf(body) {
+		t.Fatalf("presigned GET = %d, checksum header %q, digest header %q", resp.StatusCode,
+			resp.Header.Get("x-amz-checksum-sha256"), resp.Header.Get("x-amz-meta-"+digestMeta))
+	}
+}
+
+// newMiniStackStore returns a store on a fresh MiniStack bucket named prefix + random.
+func newMiniStackStore(t *testing.T, prefix string) *Store {
+	t.Helper()
 	ep := emulatortest.MiniStack(t)
 	ctx := context.Background()
 	cfg, err := awsclient.Load(ctx, awsclient.Options{Endpoint: ep})
@@ -64,11 +157,17 @@ func TestPresignExpiryMiniStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := NewClient(cfg)
-	bucket := "presign-" + randHex(t, 8)
+	bucket := prefix + randHex(t, 8)
 	if err := CreateBucket(ctx, client, bucket); err != nil {
 		t.Fatal(err)
 	}
-	s := New(client, s3.NewPresignClient(client), bucket)
+	return New(client, s3.NewPresignClient(client), bucket)
+}
+
+// TestPresignExpiryMiniStack covers what moto cannot: MiniStack checks X-Amz-Expires, so
+// the adapter's presigned URLs are shown to stop working after their ttl there.
+func TestPresignExpiryMiniStack(t *testing.T) {
+	s := newMiniStackStore(t, "presign-")
 	objectstoretest.RunPresignExpiry(t, objectstoretest.Harness{
 		Store: s,
 		AddVersion: func(ctx context.Context, in objectstore.PutInput) (objectstore.Info, error) {

@@ -1,13 +1,14 @@
 package wormfs
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -39,19 +40,34 @@ func (s *Store) PresignGet(ctx context.Context, key, versionID string, ttl time.
 	return s.baseURL + objectsPath + escapeKey(key) + "?" + q.Encode(), nil
 }
 
+// DownloadGuard lets the product check presigned downloads against what it recorded, and
+// hear of the ones refused. The store alone knows only its own sidecar.
+type DownloadGuard interface {
+	// RecordedDigest is the digest the product recorded for key@versionID, or "" when no
+	// record of the product names that version (the sidecar's digest is then the reference).
+	RecordedDigest(ctx context.Context, key, versionID string) (string, error)
+	// IntegrityFailed is told of a download refused because the bytes failed their check.
+	IntegrityFailed(ctx context.Context, key, versionID string, failure *objectstore.IntegrityError)
+}
+
+// SetDownloadGuard installs g; call it before Handler serves.
+func (s *Store) SetDownloadGuard(g DownloadGuard) { s.guard = g }
+
 // Handler serves presigned GETs. Mount it at /_objects/ (without StripPrefix): it reads
-// the key after the first "/_objects/" in the path. Bad or expired signatures get 403,
-// a valid URL for a deleted version 404.
+// the key after the first "/_objects/" in the path. Bad or expired signatures get 403, a
+// valid URL for a version (or data file) that no longer exists 404, and bytes that fail
+// their recorded digest 409 integrity_failure; every refusal has the product's JSON error
+// body.
 func (s *Store) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "", "presigned links serve GET and HEAD only")
 			return
 		}
 		key, vid, ok := s.verify(r)
 		if !ok {
-			http.Error(w, "forbidden", http.StatusForbidden)
+			writeError(w, http.StatusForbidden, "forbidden", "", "the link is invalid or has expired")
 			return
 		}
 		s.serve(w, r, key, vid)
@@ -80,31 +96,55 @@ func (s *Store) verify(r *http.Request) (key, vid string, ok bool) {
 	return key, vid, true
 }
 
+// serve verifies the whole version before the first byte goes out, so a mismatch can still
+// be answered with an error status instead of a 200 with damaged bytes. The verified bytes
+// are held in memory and served from there, so what is sent is exactly what was checked
+// (a second read of the file could differ). Artifacts are bounded documents the product
+// rendered in memory itself, and the S3 adapter buffers them on Put alike.
 func (s *Store) serve(w http.ResponseWriter, r *http.Request, key, vid string) {
-	rc, info, err := s.Get(r.Context(), key, vid)
-	if errors.Is(err, objectstore.ErrNotFound) {
-		http.Error(w, "not found", http.StatusNotFound)
+	ctx := r.Context()
+	want := ""
+	if s.guard != nil {
+		var err error
+		if want, err = s.guard.RecordedDigest(ctx, key, vid); err != nil {
+			writeError(w, http.StatusInternalServerError, "internal", "", "the download could not be checked; try again")
+			return
+		}
+	}
+	body, info, err := objectstore.ReadVerified(ctx, s, key, vid, want)
+	var ie *objectstore.IntegrityError
+	switch {
+	case errors.Is(err, objectstore.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", "", "the linked version no longer exists")
+		return
+	case errors.As(err, &ie):
+		if s.guard != nil {
+			s.guard.IntegrityFailed(ctx, key, vid, ie)
+		}
+		writeError(w, http.StatusConflict, "integrity_failure", "artifact",
+			"the stored bytes do not match their recorded digest; nothing was served")
+		return
+	case err != nil:
+		writeError(w, http.StatusInternalServerError, "internal", "", "the object could not be read; try again")
 		return
 	}
-	if err != nil {
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	defer rc.Close()
 	h := w.Header()
-	ct := info.ContentType
-	if ct == "" {
-		ct = "application/octet-stream"
-	}
-	h.Set("Content-Type", ct)
+	h.Set("Content-Type", info.ContentType)
 	h.Set("Cache-Control", "private, no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("ETag", `"`+strings.TrimPrefix(info.Digest, "sha256:")+`"`)
-	if rs, ok := rc.(io.ReadSeeker); ok {
-		http.ServeContent(w, r, "", info.Created, rs)
-		return
-	}
-	_, _ = io.Copy(w, rc)
+	http.ServeContent(w, r, "", info.Created, bytes.NewReader(body))
+}
+
+// writeError answers with the product's stable error body.
+func writeError(w http.ResponseWriter, status int, code, field, message string) {
+	b, _ := json.Marshal(map[string]map[string]string{"error": {"code": code, "message": message, "field": field}})
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
 }
 
 // sign is HMAC-SHA256 over the key, version and expiry; newlines cannot occur in keys.

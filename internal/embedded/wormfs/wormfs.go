@@ -54,6 +54,8 @@ type Store struct {
 	// mu orders the check-then-write steps (Put's existence check, retention changes,
 	// deletes) within the owning process.
 	mu sync.RWMutex
+	// guard checks presigned downloads against the product's records (SetDownloadGuard).
+	guard DownloadGuard
 }
 
 // sidecar is the JSON metadata of one version.
@@ -203,7 +205,10 @@ func (s *Store) writeSidecar(sc sidecar) error {
 	return atomicfile.Write(filepath.Join(s.keyDir(sc.Key), sc.VersionID+".json"), b, 0o444)
 }
 
-// Get opens a version's bytes; the caller closes them.
+// Get opens a version's bytes; the caller closes them. The bytes are checked against the
+// sidecar's digest and size as they are read (as S3 checks its stored checksum), so a data
+// file changed on disk ends in ErrIntegrity. A sidecar whose data file is gone is
+// ErrNotFound: the version's bytes no longer exist.
 func (s *Store) Get(ctx context.Context, key, versionID string) (io.ReadCloser, objectstore.Info, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -211,11 +216,18 @@ func (s *Store) Get(ctx context.Context, key, versionID string) (io.ReadCloser, 
 	if err != nil {
 		return nil, objectstore.Info{}, err
 	}
-	f, err := os.Open(filepath.Join(s.keyDir(key), sc.VersionID+".data"))
+	f, err := os.Open(s.dataPath(sc))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, objectstore.Info{}, fmt.Errorf("wormfs: %q@%s: data file missing: %w", key, sc.VersionID, objectstore.ErrNotFound)
+	}
 	if err != nil {
 		return nil, objectstore.Info{}, fmt.Errorf("wormfs: open %q@%s: %w", key, sc.VersionID, err)
 	}
-	return f, sc.info(), nil
+	return objectstore.NewVerifyingReader(f, key, sc.VersionID, sc.Digest, sc.Size), sc.info(), nil
+}
+
+func (s *Store) dataPath(sc sidecar) string {
+	return filepath.Join(s.keyDir(sc.Key), sc.VersionID+".data")
 }
 
 // Head describes a version.

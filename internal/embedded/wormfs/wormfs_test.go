@@ -3,6 +3,8 @@ package wormfs
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -46,8 +48,37 @@ func TestContract(t *testing.T) {
 			},
 			Now:   clk.Now,
 			Sleep: clk.Advance,
+			Tamper: func(t *testing.T, key, versionID string) string {
+				flipByte(t, s, key, versionID)
+				return versionID
+			},
 		}
 	})
+}
+
+// flipByte changes one byte in the middle of a version's data file on disk, as a disk
+// fault or someone with access to the folder could.
+func flipByte(t *testing.T, s *Store, key, versionID string) {
+	t.Helper()
+	sc, err := s.resolve(context.Background(), key, versionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := s.dataPath(sc)
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) == 0 {
+		t.Fatalf("read %s: %d bytes, %v", path, len(b), err)
+	}
+	b[len(b)/2] ^= 0x20
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o444); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestFilesAreReadOnlyAndComplete(t *testing.T) {
@@ -158,6 +189,152 @@ func TestPresignDeletedVersionIs404(t *testing.T) {
 	}
 	if code := get(t, raw); code != http.StatusNotFound {
 		t.Fatalf("status %d, want 404", code)
+	}
+}
+
+// errorBody fetches u and decodes the stable error body.
+func errorBody(t *testing.T, u string) (int, map[string]string, []byte) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var body struct {
+		Error map[string]string `json:"error"`
+	}
+	if err := json.Unmarshal(raw, &body); err != nil || len(body.Error) != 3 {
+		t.Fatalf("status %d body %q is not the stable error body: %v", resp.StatusCode, raw, err)
+	}
+	return resp.StatusCode, body.Error, raw
+}
+
+func TestPresignMissingDataFileIs404(t *testing.T) {
+	s, _, _ := newStore(t)
+	ctx := context.Background()
+	info, err := s.Put(ctx, objectstore.PutInput{Key: "room/gone.pdf", Body: strings.NewReader("%PDF-1 gone")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := s.PresignGet(ctx, "room/gone.pdf", "", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, _ := s.resolve(ctx, "room/gone.pdf", info.VersionID)
+	if err := os.Remove(s.dataPath(sc)); err != nil {
+		t.Fatal(err)
+	}
+	code, e, _ := errorBody(t, raw)
+	if code != http.StatusNotFound || e["code"] != "not_found" {
+		t.Fatalf("presigned GET of a version without its data file = %d %v, want 404 not_found", code, e)
+	}
+	if _, _, err := s.Get(ctx, "room/gone.pdf", info.VersionID); !errors.Is(err, objectstore.ErrNotFound) {
+		t.Fatalf("Get of a version without its data file: err = %v, want ErrNotFound", err)
+	}
+}
+
+// guard is a DownloadGuard recording what it was told.
+type guard struct {
+	digest string
+	failed []string
+}
+
+func (g *guard) RecordedDigest(context.Context, string, string) (string, error) { return g.digest, nil }
+func (g *guard) IntegrityFailed(_ context.Context, key, versionID string, failure *objectstore.IntegrityError) {
+	g.failed = append(g.failed, key+"@"+versionID+" "+failure.Want)
+}
+
+func TestPresignRefusesDamagedBytes(t *testing.T) {
+	s, _, _ := newStore(t)
+	ctx := context.Background()
+	body := strings.Repeat("%PDF-1 page ", 10000)
+	info, err := s.Put(ctx, objectstore.PutInput{Key: "room/board.pdf", Body: strings.NewReader(body), ContentType: "application/pdf"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &guard{digest: info.Digest}
+	s.SetDownloadGuard(g)
+	raw, err := s.PresignGet(ctx, "room/board.pdf", "", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := get(t, raw); code != http.StatusOK {
+		t.Fatalf("intact bytes: %d, want 200", code)
+	}
+	flipByte(t, s, "room/board.pdf", info.VersionID)
+	for _, method := range []string{http.MethodGet, http.MethodHead} {
+		req, _ := http.NewRequest(method, raw, nil)
+		req.Header.Set("Range", "bytes=0-99")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusConflict || strings.Contains(string(b), "%PDF") || resp.Header.Get("ETag") != "" {
+			t.Fatalf("%s of damaged bytes = %d %q (ETag %q), want 409 without bytes or ETag", method, resp.StatusCode, b, resp.Header.Get("ETag"))
+		}
+	}
+	code, e, _ := errorBody(t, raw)
+	if code != http.StatusConflict || e["code"] != "integrity_failure" || e["field"] != "artifact" {
+		t.Fatalf("damaged bytes = %d %v, want 409 integrity_failure on artifact", code, e)
+	}
+	if len(g.failed) != 3 || g.failed[0] != "room/board.pdf@"+info.VersionID+" "+info.Digest {
+		t.Fatalf("guard told %v, want three refusals of room/board.pdf with its digest", g.failed)
+	}
+}
+
+// A sidecar rewritten to match damaged bytes still fails against the product's record.
+func TestPresignChecksTheProductRecordNotOnlyTheSidecar(t *testing.T) {
+	s, _, _ := newStore(t)
+	ctx := context.Background()
+	info, err := s.Put(ctx, objectstore.PutInput{Key: "room/q3.csv", Body: strings.NewReader("a,b\n1,2\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetDownloadGuard(&guard{digest: info.Digest})
+	raw, err := s.PresignGet(ctx, "room/q3.csv", "", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipByte(t, s, "room/q3.csv", info.VersionID)
+	sc, _ := s.resolve(ctx, "room/q3.csv", info.VersionID)
+	b, _ := os.ReadFile(s.dataPath(sc))
+	sc.Digest = objectstore.DigestOf(b)
+	if err := s.writeSidecar(sc); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := objectstore.ReadVerified(ctx, s, "room/q3.csv", info.VersionID, ""); err != nil || !bytes.Equal(got, b) {
+		t.Fatalf("the forged sidecar should satisfy the store's own check: %v", err)
+	}
+	if code, e, _ := errorBody(t, raw); code != http.StatusConflict || e["code"] != "integrity_failure" {
+		t.Fatalf("download against the product record = %d %v, want 409 integrity_failure", code, e)
+	}
+}
+
+func TestPresignRefusalsHaveTheErrorBody(t *testing.T) {
+	s, _, _ := newStore(t)
+	ctx := context.Background()
+	if _, err := s.Put(ctx, objectstore.PutInput{Key: "x", Body: strings.NewReader("x")}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := s.PresignGet(ctx, "x", "", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(raw)
+	setQuery(u, "sig", strings.Repeat("0", 64))
+	if code, e, _ := errorBody(t, u.String()); code != http.StatusForbidden || e["code"] != "forbidden" {
+		t.Fatalf("bad signature = %d %v", code, e)
+	}
+	resp, err := http.Post(raw, "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("POST = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 }
 

@@ -30,6 +30,11 @@ type Harness struct {
 	// PresignExpiryGap, when set, names an emulator gap: the server keeps serving presigned
 	// URLs after they expire, so that one check is skipped with this reason.
 	PresignExpiryGap string
+	// Tamper changes the stored bytes of key@versionID behind the port's back (a byte
+	// flipped in the file on disk, a raw write to the bucket) while the store's recorded
+	// digest stays the original's, and returns the version id a reader of the damaged
+	// object asks for. Every adapter supplies one: the tampered case fails without it.
+	Tamper func(t *testing.T, key, versionID string) string
 }
 
 // Run runs the contract suite. open returns a new empty store for each subtest; the
@@ -52,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) Harness) {
 		{"ListVersions", testListVersions},
 		{"PresignGet", testPresignGet},
 		{"InvalidInput", testInvalid},
+		{"TamperedObjectRefused", testTampered},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -346,6 +352,46 @@ func testInvalid(t *testing.T, h Harness) {
 	mustPut(t, h, objectstore.PutInput{Key: "ok", Body: bytes.NewReader([]byte("ok"))})
 	if _, err := h.Store.PresignGet(ctx, "ok", "", 0); !errors.Is(err, objectstore.ErrInvalid) {
 		t.Fatalf("PresignGet ttl 0 err = %v, want ErrInvalid", err)
+	}
+}
+
+// testTampered: a verified read of damaged bytes fails with ErrIntegrity, whether checked
+// against the digest the product recorded or the store's own, and never hands out the
+// complete damaged content before failing.
+func testTampered(t *testing.T, h Harness) {
+	if h.Tamper == nil {
+		t.Fatal("the harness has no Tamper: every adapter must show that damaged bytes are refused")
+	}
+	ctx := context.Background()
+	// Several of the verifying reader's chunks long, so the damage is not in the first read.
+	body := bytes.Repeat([]byte("agent,decision,risk\n"), 6000)
+	put := mustPut(t, h, objectstore.PutInput{Key: "tamper/register.csv", Body: bytes.NewReader(body), ContentType: "text/csv"})
+	got, _, err := objectstore.ReadVerified(ctx, h.Store, put.Key, put.VersionID, put.Digest)
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("verified read of intact bytes: %d bytes, err %v", len(got), err)
+	}
+	other := objectstore.DigestOf([]byte("another document"))
+	if _, _, err := objectstore.VerifiedGet(ctx, h.Store, put.Key, put.VersionID, other); !errors.Is(err, objectstore.ErrIntegrity) {
+		t.Fatalf("VerifiedGet against a digest the store does not record: err = %v, want ErrIntegrity", err)
+	}
+
+	vid := h.Tamper(t, put.Key, put.VersionID)
+	for _, want := range []string{put.Digest, ""} {
+		rc, _, err := objectstore.VerifiedGet(ctx, h.Store, put.Key, vid, want)
+		if err == nil {
+			var b []byte
+			b, err = io.ReadAll(rc)
+			rc.Close()
+			if len(b) >= len(body) {
+				t.Fatalf("verified read (want %q) released all %d bytes of the damaged object", want, len(b))
+			}
+		}
+		if !errors.Is(err, objectstore.ErrIntegrity) {
+			t.Fatalf("verified read of the damaged object (want %q): err = %v, want ErrIntegrity", want, err)
+		}
+		if b, _, err := objectstore.ReadVerified(ctx, h.Store, put.Key, vid, want); b != nil || !errors.Is(err, objectstore.ErrIntegrity) {
+			t.Fatalf("ReadVerified of the damaged object (want %q) = %d bytes, %v; want none and ErrIntegrity", want, len(b), err)
+		}
 	}
 }
 
