@@ -50,6 +50,7 @@ type deliveryReply struct {
 	EvidenceRefs    []string           `json:"evidence_refs"`
 	SubjectDigest   string             `json:"subject_digest"`
 	Approval        *delivery.Approval `json:"approval"`
+	StatusReason    string             `json:"status_reason"`
 }
 
 func decodeDelivery(t *testing.T, r reply) deliveryReply {
@@ -569,29 +570,40 @@ func TestLargeArtifactIsLinkedNotAttached(t *testing.T) {
 	}
 }
 
-// crashingMailer hands the mail to next and then dies, as a worker killed after the
-// provider accepted the mail but before the outcome was recorded.
-type crashingMailer struct{ next mailer.Sender }
+// crashingMailer dies as a worker killed mid-attempt: after the provider accepted the mail
+// (handedOver) or before it got it, with the outcome never recorded.
+type crashingMailer struct {
+	next       mailer.Sender
+	handedOver bool
+}
 
 func (c crashingMailer) Send(ctx context.Context, m mailer.Message) (string, error) {
-	if _, err := c.next.Send(ctx, m); err != nil {
-		return "", err
+	if c.handedOver {
+		if _, err := c.next.Send(ctx, m); err != nil {
+			return "", err
+		}
 	}
 	panic("worker killed mid-attempt")
 }
 
-func TestDeadWorkerIsDeadLetteredNotResent(t *testing.T) {
-	e, art := deliveryEnv(t)
-	e.app.Delivery.Mailer = crashingMailer{next: e.app.Outbox}
-	if r := e.send(t, "key-crash-1", emailBody(art, "ops@acme.example")); r.status != 500 {
+// senderOnly hides the outbox's Find, as a provider that cannot be asked about a message.
+type senderOnly struct{ next mailer.Sender }
+
+func (s senderOnly) Send(ctx context.Context, m mailer.Message) (string, error) {
+	return s.next.Send(ctx, m)
+}
+
+// crashMidSend sends through a mailer that kills the worker, restores a working mailer
+// (sweeper), and runs the watchdog sweep once the claim is old enough.
+func crashMidSend(t *testing.T, e *env, art, key string, crash, sweeper mailer.Sender) deliveryReply {
+	t.Helper()
+	e.app.Delivery.Mailer = crash
+	if r := e.send(t, key, emailBody(art, "ops@acme.example")); r.status != 500 {
 		t.Fatalf("crashed send: %d %s", r.status, r.body)
 	}
-	e.app.Delivery.Mailer = e.app.Outbox
-	list := func() deliveryReply {
-		return decodeDelivery(t, e.call("GET", deliveriesPath, e.as("acme", auth.ReportOperator), nil, nil).firstDelivery(t))
-	}
-	if got := list(); got.Status != delivery.StatusSending || len(outbox(t, e)) != 1 {
-		t.Fatalf("after the crash: %+v, %d mails", got, len(outbox(t, e)))
+	e.app.Delivery.Mailer = sweeper
+	if got := listFirst(t, e); got.Status != delivery.StatusSending {
+		t.Fatalf("after the crash: %+v", got)
 	}
 	// The worker may still be running (Lambda allows 15 minutes): the sweep leaves it.
 	e.clock.Advance(15 * time.Minute)
@@ -603,11 +615,23 @@ func TestDeadWorkerIsDeadLetteredNotResent(t *testing.T) {
 	if err := e.app.Scheduler.Tick(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	got := list()
+	return listFirst(t, e)
+}
+
+func listFirst(t *testing.T, e *env) deliveryReply {
+	t.Helper()
+	return decodeDelivery(t, e.call("GET", deliveriesPath, e.as("acme", auth.ReportOperator), nil, nil).firstDelivery(t))
+}
+
+// A provider that cannot be asked: the abandoned attempt is dead-lettered with its outcome
+// unknown and the listing says why; it is never sent again.
+func TestDeadWorkerIsDeadLetteredNotResent(t *testing.T) {
+	e, art := deliveryEnv(t)
+	got := crashMidSend(t, e, art, "key-crash-1", crashingMailer{next: e.app.Outbox, handedOver: true}, senderOnly{e.app.Outbox})
 	if got.Status != delivery.StatusDeadLettered || len(got.Attempts) != 1 ||
 		got.Attempts[0].Outcome != delivery.OutcomeUnknown || got.Attempts[0].FailureClass != delivery.FailUnknown ||
-		got.Attempts[0].EvidenceRef == "" {
-		t.Fatalf("abandoned attempt: %+v", got)
+		got.Attempts[0].EvidenceRef == "" || got.StatusReason != delivery.ReasonOutcomeUnknown || len(outbox(t, e)) != 1 {
+		t.Fatalf("abandoned attempt: %+v, %d mails", got, len(outbox(t, e)))
 	}
 	// At most once: neither a later sweep nor the client's retry sends it again.
 	e.clock.Advance(time.Hour)
@@ -617,6 +641,33 @@ func TestDeadWorkerIsDeadLetteredNotResent(t *testing.T) {
 	replayed := decodeDelivery(t, e.send(t, "key-crash-1", emailBody(art, "ops@acme.example")))
 	if replayed.Status != delivery.StatusDeadLettered || len(outbox(t, e)) != 1 {
 		t.Fatalf("replay: %+v, %d mails", replayed, len(outbox(t, e)))
+	}
+}
+
+// The outbox can be asked: a mail that left before the crash makes the delivery delivered,
+// with no second mail.
+func TestDeadWorkerWhoseMailLeftIsReconciledDelivered(t *testing.T) {
+	e, art := deliveryEnv(t)
+	got := crashMidSend(t, e, art, "key-crash-2", crashingMailer{next: e.app.Outbox, handedOver: true}, e.app.Outbox)
+	if got.Status != delivery.StatusDelivered || got.StatusReason != delivery.ReasonReconciled || len(got.Attempts) != 1 ||
+		got.Attempts[0].Outcome != delivery.OutcomeSucceeded || len(outbox(t, e)) != 1 {
+		t.Fatalf("reconciled attempt: %+v, %d mails", got, len(outbox(t, e)))
+	}
+}
+
+// The outbox can be asked: a mail that never left is retried, and sent exactly once.
+func TestDeadWorkerWhoseMailNeverLeftIsRetried(t *testing.T) {
+	e, art := deliveryEnv(t)
+	got := crashMidSend(t, e, art, "key-crash-3", crashingMailer{next: e.app.Outbox}, e.app.Outbox)
+	if got.Status != delivery.StatusRetryScheduled || got.StatusReason != delivery.ReasonNotSent || len(outbox(t, e)) != 0 {
+		t.Fatalf("abandoned unsent attempt: %+v, %d mails", got, len(outbox(t, e)))
+	}
+	e.clock.Advance(2 * time.Hour)
+	if _, err := e.app.Delivery.RetryDue(context.Background(), "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if got := listFirst(t, e); got.Status != delivery.StatusDelivered || len(got.Attempts) != 2 || len(outbox(t, e)) != 1 {
+		t.Fatalf("retry of the unsent attempt: %+v, %d mails", got, len(outbox(t, e)))
 	}
 }
 

@@ -37,8 +37,16 @@ const (
 	OutcomeUnknown = "unknown"
 )
 
-// ReasonOutcomeUnknown is the dead-letter reason of an abandoned attempt.
-const ReasonOutcomeUnknown = "attempt_outcome_unknown"
+// Status reasons of an abandoned attempt: the provider cannot be asked (dead-lettered,
+// outcome unknown), or it was asked and has the mail (delivered) or has not (retried).
+const (
+	ReasonOutcomeUnknown = "attempt_outcome_unknown"
+	ReasonReconciled     = "attempt_reconciled"
+	ReasonNotSent        = "attempt_not_sent"
+)
+
+// errWorkerLost is the failure of an abandoned attempt the provider never received.
+var errWorkerLost = errors.New("the worker died before handing the mail to the provider")
 
 // advance moves a fresh delivery on: a queued one is attempted, a gated one gets its gate.
 func (s *Service) advance(ctx context.Context, tenantID string, rec Record) (Record, error) {
@@ -71,6 +79,9 @@ func (s *Service) attempt(ctx context.Context, tenantID string, rec Record) (Rec
 	// slow claim write: the sweep must not come before the claim is claimTimeout old.)
 	if err := s.scheduleSweep(ctx, tenantID, watchdogName(rec), s.Clock.Now().Add(claimTimeout+time.Minute)); err != nil {
 		return rec, err
+	}
+	if rec.Channel == Email {
+		rec.PendingMessageID = attemptMessageID(rec, st.DeliveryProvider.SenderAddress)
 	}
 	rec, claimed, err := s.claim(ctx, tenantID, rec)
 	if err != nil || !claimed {
@@ -135,6 +146,7 @@ func (s *Service) record(ctx context.Context, tenantID string, st settings.Setti
 	now := s.Clock.Now()
 	n := len(rec.Attempts) + 1
 	class := classify(sendErr)
+	rec.PendingMessageID = ""
 	outcome := OutcomeSucceeded
 	if sendErr != nil {
 		outcome = OutcomeFailed
@@ -240,7 +252,10 @@ func (s *Service) finish(ctx context.Context, tenantID string, rec Record, statu
 	if err != nil {
 		return rec, err
 	}
-	rec.NextAttemptAt = ""
+	rec.NextAttemptAt, rec.PendingMessageID = "", ""
+	if reason, ok := details["reason"].(string); ok {
+		rec.StatusReason = reason
+	}
 	rec.setStatus(status, ev.Ref, now)
 	return rec, s.update(ctx, tenantID, &rec, append(extra, mustWrite(ev)...))
 }
@@ -379,6 +394,9 @@ func (s *Service) abandonIfDead(ctx context.Context, tenantID string, rec Record
 	if err != nil || now.Sub(claimed) < claimTimeout {
 		return false, nil
 	}
+	if moved, asked, err := s.reconcile(ctx, tenantID, rec); asked || err != nil {
+		return moved, err
+	}
 	n := len(rec.Attempts) + 1
 	ev, err := s.evidence(tenantID, systemRole, evidence.DeliveryAttempted, rec, map[string]any{
 		"attempt": n, "outcome": OutcomeUnknown, "failure_class": FailUnknown, "channel": rec.Channel}, now)
@@ -394,4 +412,36 @@ func (s *Service) abandonIfDead(ctx context.Context, tenantID string, rec Record
 		return false, nil // the worker recorded after all
 	}
 	return err == nil, err
+}
+
+// reconcile asks the mail provider, where it can be asked (mailer.Finder), whether it has
+// the abandoned attempt's mail by the Message-ID written with the claim: if it does the
+// delivery is delivered, if not the attempt failed without sending and is retried as any
+// transient failure. asked is false where the provider cannot be asked.
+func (s *Service) reconcile(ctx context.Context, tenantID string, rec Record) (moved, asked bool, err error) {
+	finder, ok := s.Mailer.(mailer.Finder)
+	if !ok || rec.Channel != Email || rec.PendingMessageID == "" {
+		return false, false, nil
+	}
+	providerID, found, err := finder.Find(ctx, rec.PendingMessageID)
+	if err != nil {
+		return false, true, fmt.Errorf("ask the mail provider about %s: %w", rec.ID(), err) // the next sweep asks again
+	}
+	st, err := s.Settings(ctx, tenantID)
+	if err != nil {
+		return false, true, err
+	}
+	var sendErr error
+	if found {
+		rec.StatusReason = ReasonReconciled
+		rec.ProviderMessageRef = providerID
+	} else {
+		rec.StatusReason = ReasonNotSent
+		sendErr = &failure{class: FailUnknown, err: errWorkerLost}
+	}
+	_, err = s.record(ctx, tenantID, st, rec, nil, sendErr)
+	if errors.Is(err, itemstore.ErrConflict) {
+		return false, true, nil // the worker recorded after all
+	}
+	return err == nil, true, err
 }

@@ -154,6 +154,12 @@ func (s *Service) sendEmail(ctx context.Context, tenantID string, st settings.Se
 	return err
 }
 
+// attemptMessageID is the Message-ID of the next attempt's mail: the delivery and attempt
+// number, so a provider that can be asked (mailer.Finder) can say whether it has it.
+func attemptMessageID(rec Record, sender string) string {
+	return rec.ID() + "." + fmt.Sprint(len(rec.Attempts)+1) + "@" + domainOf(sender)
+}
+
 // envelope brands the mail and attaches the content under the size limit, else links it.
 func (s *Service) envelope(ctx context.Context, st settings.Settings, rec Record, c content) (mailer.Envelope, error) {
 	dp, br := st.DeliveryProvider, st.Branding
@@ -168,7 +174,10 @@ func (s *Service) envelope(ctx context.Context, st settings.Settings, rec Record
 	}
 	fmt.Fprintf(&text, "%s\nDigest: %s\nDelivery: %s\n", title, rec.SubjectDigest, rec.DeliveryRef)
 	env := mailer.Envelope{From: from, To: rec.Recipients, Subject: title, Date: s.Clock.Now(),
-		MessageID: rec.ID() + "." + fmt.Sprint(len(rec.Attempts)+1) + "@" + domainOf(dp.SenderAddress)}
+		MessageID: rec.PendingMessageID}
+	if env.MessageID == "" {
+		env.MessageID = attemptMessageID(rec, dp.SenderAddress)
+	}
 	// The recorded size decides before any byte is read, so a large artifact is never
 	// loaded into memory only to be linked instead. Attached or linked, the bytes are
 	// checked first: nothing is mailed for content that fails its digest.

@@ -82,9 +82,17 @@ type Record struct {
 	EvidenceRefs      []string      `json:"evidence_refs"`
 	NextAttemptAt     string        `json:"next_attempt_at,omitempty"`
 	FailureClass      string        `json:"failure_class,omitempty"`
-	CreatedAt         string        `json:"created_at"`
-	UpdatedAt         string        `json:"updated_at"`
-	version           int64
+	// StatusReason says why the delivery reached its status where a code says more than the
+	// failure class: attempt_outcome_unknown, attempt_reconciled, subject_changed, ...
+	StatusReason string `json:"status_reason,omitempty"`
+	// PendingMessageID is the Message-ID of the email attempt claimed and not yet recorded,
+	// written with the claim so that after a crash the provider can be asked about it.
+	PendingMessageID string `json:"pending_message_id,omitempty"`
+	// ProviderMessageRef is the provider's id of a mail found by reconciliation.
+	ProviderMessageRef string `json:"provider_message_ref,omitempty"`
+	CreatedAt          string `json:"created_at"`
+	UpdatedAt          string `json:"updated_at"`
+	version            int64
 }
 
 // Approval is the one decision on a gated delivery, bound to the digest it approved.

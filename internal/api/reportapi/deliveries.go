@@ -54,8 +54,11 @@ type DeliveryView struct {
 	EvidenceRefs      []string               `json:"evidence_refs"`
 	NextAttemptAt     string                 `json:"next_attempt_at,omitempty"`
 	FailureClass      string                 `json:"failure_class,omitempty"`
-	CreatedAt         string                 `json:"created_at"`
-	UpdatedAt         string                 `json:"updated_at"`
+	// StatusReason says why, where a code says more than the class (attempt_outcome_unknown:
+	// the worker died mid-send and the provider cannot be asked whether the mail left).
+	StatusReason string `json:"status_reason,omitempty"`
+	CreatedAt    string `json:"created_at"`
+	UpdatedAt    string `json:"updated_at"`
 }
 
 func deliveryView(rec delivery.Record, role auth.Role) DeliveryView {
@@ -64,7 +67,7 @@ func deliveryView(rec delivery.Record, role auth.Role) DeliveryView {
 		RecipientCount: len(rec.Recipients), RequesterRole: rec.RequesterRole, ApprovalRef: rec.ApprovalRef,
 		ApprovalExpiresAt: rec.ApprovalExpiresAt, Approval: rec.Approval, Attempts: rec.Attempts, StatusHistory: rec.History,
 		EvidenceRefs: rec.EvidenceRefs, NextAttemptAt: rec.NextAttemptAt, FailureClass: rec.FailureClass,
-		CreatedAt: rec.CreatedAt, UpdatedAt: rec.UpdatedAt}
+		StatusReason: rec.StatusReason, CreatedAt: rec.CreatedAt, UpdatedAt: rec.UpdatedAt}
 	if slices.Contains(recipientReaders, role) {
 		v.Recipients = rec.Recipients
 	}
