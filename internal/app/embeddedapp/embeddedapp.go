@@ -7,16 +7,12 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
-	"time"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/app"
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
 	"github.com/cavra-enterprise/aispm-reports/internal/config"
-	"github.com/cavra-enterprise/aispm-reports/internal/embedded/atomicfile"
 	"github.com/cavra-enterprise/aispm-reports/internal/embedded/emlmail"
 	"github.com/cavra-enterprise/aispm-reports/internal/embedded/keysigner"
 	"github.com/cavra-enterprise/aispm-reports/internal/embedded/localgate"
@@ -44,10 +40,8 @@ func Open(ctx context.Context, cfg config.Embedded, clk clock.Clock) (*App, erro
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
-	if err := sweepInterruptedWrites(ctx, cfg.DataDir, clk.Now()); err != nil {
-		return nil, err
-	}
-	items, err := sqlitestore.Open(ctx, filepath.Join(cfg.DataDir, "aispm.db"), clk)
+	dbPath := filepath.Join(cfg.DataDir, "aispm.db")
+	items, err := sqlitestore.Open(ctx, dbPath, clk)
 	if err != nil {
 		return nil, err
 	}
@@ -68,22 +62,30 @@ func Open(ctx context.Context, cfg config.Embedded, clk clock.Clock) (*App, erro
 	}
 	// The scheduler fires into the services it is part of: svc is set before any Tick.
 	var svc *app.Services
-	sched, err := localsched.New(filepath.Join(cfg.DataDir, "schedules"), clk, func(ctx context.Context, f scheduler.Firing) error {
+	sched, err := localsched.Open(ctx, dbPath, clk, func(ctx context.Context, f scheduler.Firing) error {
 		return svc.Fire(ctx, f)
 	})
 	if err != nil {
 		items.Close()
 		return nil, err
 	}
-	outbox, err := emlmail.New(filepath.Join(cfg.DataDir, "outbox"), clk, nil)
-	if err != nil {
+	fail := func(err error) (*App, error) {
+		sched.Close()
 		items.Close()
 		return nil, err
 	}
+	outbox, err := emlmail.New(filepath.Join(cfg.DataDir, "outbox"), clk, nil)
+	if err != nil {
+		return fail(err)
+	}
 	gates, err := localgate.New(clk, filepath.Join(cfg.DataDir, "approval-gates.json"))
 	if err != nil {
-		items.Close()
-		return nil, err
+		return fail(err)
+	}
+	sweepTempFiles(ctx, cfg.DataDir, objects)
+	if err := importScheduleFiles(ctx, sched, filepath.Join(cfg.DataDir, legacyScheduleDir)); err != nil {
+		gates.Close()
+		return fail(err)
 	}
 	svc = app.Build(ports.Set{Items: items, Objects: objects, Scheduler: sched, Signer: sg, Clock: clk, Mailer: outbox, Gate: gates})
 	// Presigned downloads are checked against the artifact records, and refusals are evidenced.
@@ -114,29 +116,4 @@ func presignKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("presign key: %w", err)
 	}
 	return key, nil
-}
-
-// interruptedWriteAge is how old a temporary file must be before start-up removes it: a
-// write in progress in another process (a CLI command beside the server) renames or
-// removes its file within milliseconds, so a minute-old one was left by a crash.
-const interruptedWriteAge = time.Minute
-
-// sweepInterruptedWrites removes the temporary files writes killed mid-way left in the data
-// folder: atomic writes' ".tmp-*" beside objects, schedules and the outbox, a key write's
-// ".key-*", and the object store's spooled bodies in objects/tmp.
-func sweepInterruptedWrites(ctx context.Context, dataDir string, now time.Time) error {
-	beside := func(name string) bool { return atomicfile.IsTemp(name) || strings.HasPrefix(name, ".key-") }
-	n, err := atomicfile.Sweep(dataDir, beside, interruptedWriteAge, now)
-	if err != nil {
-		return fmt.Errorf("sweep interrupted writes: %w", err)
-	}
-	spooled := func(name string) bool { return strings.HasPrefix(name, "body-") }
-	m, err := atomicfile.Sweep(filepath.Join(dataDir, "objects", "tmp"), spooled, interruptedWriteAge, now)
-	if err != nil {
-		return fmt.Errorf("sweep interrupted object writes: %w", err)
-	}
-	if n+m > 0 {
-		slog.InfoContext(ctx, "removed files left by interrupted writes", "files", n+m, "data_dir", dataDir)
-	}
-	return nil
 }

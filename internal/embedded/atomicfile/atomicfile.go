@@ -1,7 +1,8 @@
 // Package atomicfile writes files so that a crash leaves either the old file or the whole
 // new one, never a torn write: the bytes go to a synced temporary file in the same folder,
 // which is renamed over the target, and the folder itself is synced so the rename survives.
-// Temporary names start with ".tmp-", so folder listings can skip them.
+// Temporary names are ".tmp-" and digits, so folder listings can skip them and SweepTemp
+// can find the ones an interrupted write left behind.
 package atomicfile
 
 import (
@@ -13,7 +14,7 @@ import (
 // Write replaces path with data, with permissions perm.
 func Write(path string, data []byte, perm os.FileMode) error {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, TempPrefix+"*")
+	f, err := os.CreateTemp(dir, tempPattern)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}

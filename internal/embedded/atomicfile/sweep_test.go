@@ -9,53 +9,55 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/embedded/atomicfile"
 )
 
-func TestSweepRemovesOnlyStaleTemporaryFiles(t *testing.T) {
-	root := t.TempDir()
-	sub := filepath.Join(root, "objects", "a")
-	if err := os.MkdirAll(sub, 0o755); err != nil {
+// plant creates a file aged by age.
+func plant(t *testing.T, path string, age time.Duration) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte("x"), 0o444); err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now()
-	write := func(path string, age time.Duration) {
-		t.Helper()
-		if err := os.WriteFile(path, []byte("x"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chtimes(path, now.Add(-age), now.Add(-age)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	stale := []string{filepath.Join(root, ".tmp-111"), filepath.Join(sub, ".tmp-222")}
-	for _, p := range stale {
-		write(p, time.Hour)
-	}
-	fresh := filepath.Join(sub, ".tmp-333") // a write in progress in another process
-	write(fresh, time.Second)
-	object := filepath.Join(sub, "data")
-	write(object, time.Hour)
-	// A link named like a temporary file, pointing at a real file elsewhere: neither goes.
-	outside := filepath.Join(t.TempDir(), "precious")
-	write(outside, time.Hour)
-	link := filepath.Join(sub, ".tmp-link")
-	if err := os.Symlink(outside, link); err != nil {
+	old := time.Now().Add(-age)
+	if err := os.Chtimes(path, old, old); err != nil {
 		t.Fatal(err)
 	}
+}
 
-	n, err := atomicfile.Sweep(root, atomicfile.IsTemp, time.Minute, now)
-	if err != nil || n != len(stale) {
-		t.Fatalf("Sweep = %d, %v; want %d", n, err, len(stale))
+func TestSweepTempRemovesOnlyStaleTempFiles(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	hour := time.Hour
+	plant(t, filepath.Join(dir, ".tmp-123"), hour)       // stale: goes
+	plant(t, filepath.Join(dir, ".tmp-4567890"), hour)   // stale: goes
+	plant(t, filepath.Join(dir, ".tmp-42"), time.Second) // a write in progress: stays
+	plant(t, filepath.Join(dir, "state.json"), hour)     // real file: stays
+	plant(t, filepath.Join(dir, ".tmp-notdigits"), hour) // not a name Write makes
+	plant(t, filepath.Join(dir, "x.tmp-1"), hour)        // nor this
+	plant(t, filepath.Join(dir, ".tmp-"), hour)          // nor this
+	plant(t, filepath.Join(outside, ".tmp-77"), hour)    // a symlink's target
+	if err := os.Symlink(filepath.Join(outside, ".tmp-77"), filepath.Join(dir, ".tmp-77")); err != nil {
+		t.Fatal(err)
 	}
-	for _, p := range stale {
-		if _, err := os.Lstat(p); !os.IsNotExist(err) {
-			t.Errorf("stale %s kept", p)
+	if err := os.Mkdir(filepath.Join(dir, ".tmp-9"), 0o700); err != nil { // a folder, not a file
+		t.Fatal(err)
+	}
+	plant(t, filepath.Join(dir, ".tmp-9", ".tmp-1"), hour) // subfolders are not swept
+
+	n, err := atomicfile.SweepTemp(dir, atomicfile.MinTempAge)
+	if err != nil || n != 2 {
+		t.Fatalf("SweepTemp = %d, %v; want 2 removed", n, err)
+	}
+	for _, gone := range []string{".tmp-123", ".tmp-4567890"} {
+		if _, err := os.Lstat(filepath.Join(dir, gone)); !os.IsNotExist(err) {
+			t.Errorf("stale %s still there: %v", gone, err)
 		}
 	}
-	for _, p := range []string{fresh, object, outside, link} {
-		if _, err := os.Lstat(p); err != nil {
-			t.Errorf("%s removed: %v", p, err)
+	for _, kept := range []string{".tmp-42", "state.json", ".tmp-notdigits", "x.tmp-1", ".tmp-", ".tmp-77", ".tmp-9/.tmp-1"} {
+		if _, err := os.Lstat(filepath.Join(dir, kept)); err != nil {
+			t.Errorf("%s was removed: %v", kept, err)
 		}
 	}
-	if n, err := atomicfile.Sweep(filepath.Join(root, "missing"), atomicfile.IsTemp, time.Minute, now); n != 0 || err != nil {
-		t.Fatalf("missing root: %d, %v", n, err)
+	if _, err := os.Stat(filepath.Join(outside, ".tmp-77")); err != nil {
+		t.Errorf("the symlink was followed: %v", err)
+	}
+	if n, err := atomicfile.SweepTemp(filepath.Join(dir, "missing"), atomicfile.MinTempAge); n != 0 || err != nil {
+		t.Errorf("SweepTemp of a missing folder = %d, %v; want 0, nil", n, err)
 	}
 }

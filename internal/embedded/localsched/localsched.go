@@ -1,18 +1,29 @@
-// Package localsched is the embedded scheduler.Scheduler: schedules live in memory, are
-// kept one row each in a SQLite file under a data directory (so they survive a restart and
-// a change costs one row whatever their number), and fire in process through a callback,
-// with EventBridge Scheduler's expression semantics. A firing is at least once: a one-shot's
-// row is deleted only after its callback succeeded, so a crash in between fires it again.
+// Package localsched is the embedded scheduler.Scheduler, with EventBridge Scheduler's
+// expression semantics; schedules fire in process through a callback (the embedded
+// schedule-runner).
+//
+// Schedules are rows of their own table in the embedded SQLite file, the one the item store
+// uses: one row per schedule, a one-shot's row deleted once it has fired, so a change costs
+// one row write however many schedules exist. Each change is committed durably (synchronous
+// FULL) before the call returns. Schedule files of earlier versions are imported once by
+// ImportFiles.
+//
+// Firing is at least once. A due schedule is handed to the callback first; only after the
+// callback has returned nil does a second transaction delete the one-shot's row (or record
+// a recurring schedule's next firing). A crash in between leaves the row as it was, so the
+// firing is repeated after the restart rather than lost; the callbacks are idempotent for
+// that reason, as EventBridge Scheduler's targets must be. As the table shares the item
+// store's write-ahead log, the deletion is ordered after what the target wrote there, and
+// its durable commit makes those writes durable too. A failed callback leaves the firing
+// due for the next Tick. Only one process (the local server) runs Tick.
 package localsched
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
@@ -22,67 +33,49 @@ import (
 // FireFunc receives a schedule's firing: the embedded stand-in for the schedule-runner.
 type FireFunc func(ctx context.Context, f scheduler.Firing) error
 
-// Scheduler holds the schedules of every group.
+// Scheduler keeps the schedules of every group in one SQLite table. Safe for concurrent
+// use; other processes on the same file (CLI commands) see its changes and it theirs.
 type Scheduler struct {
 	db    *sql.DB
 	clock clock.Clock
 	fire  FireFunc
-
-	mu     sync.Mutex
-	groups map[string]map[string]*entry
 }
 
 type entry struct {
 	s       scheduler.Schedule
 	created time.Time // a rate() counts from here when the schedule has no Start
 	next    time.Time // zero when it will not fire again
-	version uint64    // bumped by Update, so a firing in flight does not undo it
 }
 
 var _ scheduler.Scheduler = (*Scheduler)(nil)
 
-// New loads the schedules kept in dir (created if missing; schedule files of earlier
-// versions there are imported once) and fires through fire. Close releases the file.
-func New(dir string, c clock.Clock, fire FireFunc) (*Scheduler, error) {
-	ctx := context.Background()
-	db, err := openDB(ctx, dir)
+// Open opens (creating if needed) the schedules table in the SQLite file at dbPath and
+// fires through fire.
+func Open(ctx context.Context, dbPath string, c clock.Clock, fire FireFunc) (*Scheduler, error) {
+	db, err := openDB(ctx, dbPath)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := importGroupFiles(ctx, db, dir); err != nil {
-		db.Close()
-		return nil, err
-	}
-	groups, err := loadAll(ctx, db)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	return &Scheduler{db: db, clock: c, fire: fire, groups: groups}, nil
+	return &Scheduler{db: db, clock: c, fire: fire}, nil
 }
 
-// Close closes the schedules file.
+// Close releases the database connection.
 func (s *Scheduler) Close() error { return s.db.Close() }
 
 func (s *Scheduler) Create(ctx context.Context, sc scheduler.Schedule) error {
 	if err := scheduler.Validate(sc); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.groups[sc.Group][sc.Name]; ok {
+	now := s.clock.Now()
+	e := &entry{s: sc, created: now}
+	e.next = nextAfter(e, now)
+	added, err := insert(ctx, s.db, e)
+	if err != nil {
+		return fmt.Errorf("create %s/%s: %w", sc.Group, sc.Name, err)
+	}
+	if !added {
 		return fmt.Errorf("create %s/%s: %w", sc.Group, sc.Name, scheduler.ErrExists)
 	}
-	now := s.clock.Now()
-	e := &entry{s: clone(sc), created: now}
-	e.next = nextAfter(e, now)
-	if s.groups[sc.Group] == nil {
-		s.groups[sc.Group] = map[string]*entry{}
-	}
-	if err := s.put(ctx, sc.Group, e); err != nil {
-		return err
-	}
-	s.groups[sc.Group][sc.Name] = e
 	return nil
 }
 
@@ -90,18 +83,26 @@ func (s *Scheduler) Update(ctx context.Context, sc scheduler.Schedule) error {
 	if err := scheduler.Validate(sc); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.groups[sc.Group][sc.Name]
-	if !ok {
-		return fmt.Errorf("update %s/%s: %w", sc.Group, sc.Name, scheduler.ErrNotFound)
-	}
-	updated := &entry{s: clone(sc), created: e.created, version: e.version + 1}
-	updated.next = nextAfter(updated, s.clock.Now())
-	if err := s.put(ctx, sc.Group, updated); err != nil {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		r, err := load(ctx, tx, sc.Group, sc.Name)
+		if err != nil {
+			return err
+		}
+		r.e.s = sc
+		r.e.next = nextAfter(&r.e, s.clock.Now())
+		v, err := values(&r.e)
+		if err != nil {
+			return err
+		}
+		// v[2:] skips grp and name, which identify the row and do not change.
+		_, err = tx.ExecContext(ctx, `UPDATE schedules SET expression = ?, timezone = ?, payload = ?,
+			start_at = ?, end_at = ?, enabled = ?, created_at = ?, next_at = ?, next_unix = ?,
+			version = version + 1 WHERE id = ?`, append(v[2:], r.id)...)
 		return err
+	})
+	if err != nil {
+		return fmt.Errorf("update %s/%s: %w", sc.Group, sc.Name, err)
 	}
-	s.groups[sc.Group][sc.Name] = updated
 	return nil
 }
 
@@ -109,15 +110,17 @@ func (s *Scheduler) Delete(ctx context.Context, group, name string) error {
 	if err := scheduler.ValidateName(group, name); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.groups[group][name]; !ok {
-		return fmt.Errorf("delete %s/%s: %w", group, name, scheduler.ErrNotFound)
+	res, err := s.db.ExecContext(ctx, `DELETE FROM schedules WHERE grp = ? AND name = ?`, group, name)
+	var n int64
+	if err == nil {
+		n, err = res.RowsAffected()
 	}
-	if err := s.remove(ctx, group, name); err != nil {
-		return err
+	if err == nil && n == 0 {
+		err = scheduler.ErrNotFound
 	}
-	delete(s.groups[group], name)
+	if err != nil {
+		return fmt.Errorf("delete %s/%s: %w", group, name, err)
+	}
 	return nil
 }
 
@@ -125,13 +128,11 @@ func (s *Scheduler) Get(ctx context.Context, group, name string) (scheduler.Sche
 	if err := scheduler.ValidateName(group, name); err != nil {
 		return scheduler.Schedule{}, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.groups[group][name]
-	if !ok {
-		return scheduler.Schedule{}, fmt.Errorf("get %s/%s: %w", group, name, scheduler.ErrNotFound)
+	r, err := load(ctx, s.db, group, name)
+	if err != nil {
+		return scheduler.Schedule{}, fmt.Errorf("get %s/%s: %w", group, name, err)
 	}
-	return clone(e.s), nil
+	return r.e.s, nil
 }
 
 // List returns the group's schedules sorted by name.
@@ -139,25 +140,47 @@ func (s *Scheduler) List(ctx context.Context, group string) ([]scheduler.Schedul
 	if err := scheduler.ValidateName(group, "x"); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]scheduler.Schedule, 0, len(s.groups[group]))
-	for _, e := range s.groups[group] {
-		out = append(out, clone(e.s))
+	rows, err := s.query(ctx, `WHERE grp = ? ORDER BY name`, group)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", group, err)
 	}
-	slices.SortFunc(out, func(a, b scheduler.Schedule) int { return cmp.Compare(a.Name, b.Name) })
+	out := make([]scheduler.Schedule, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, r.e.s)
+	}
 	return out, nil
 }
 
-// NextFiring reports when a schedule fires next; ok is false when it never will.
-func (s *Scheduler) NextFiring(group, name string) (next time.Time, ok bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e := s.groups[group][name]
-	if e == nil || e.next.IsZero() {
-		return time.Time{}, false
+// query returns the rows the clause selects, read in full: nothing is left holding the
+// connection, so a callback fired afterwards may write.
+func (s *Scheduler) query(ctx context.Context, clause string, args ...any) ([]row, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+columns+` FROM schedules `+clause, args...)
+	if err != nil {
+		return nil, err
 	}
-	return e.next, true
+	defer rows.Close()
+	var out []row
+	for rows.Next() {
+		r, err := scanRow(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// NextFiring reports when a schedule fires next; ok is false when it never will or does
+// not exist.
+func (s *Scheduler) NextFiring(ctx context.Context, group, name string) (next time.Time, ok bool, err error) {
+	r, err := load(ctx, s.db, group, name)
+	if errors.Is(err, scheduler.ErrNotFound) {
+		return time.Time{}, false, nil
+	}
+	if err != nil || r.e.next.IsZero() {
+		return time.Time{}, false, err
+	}
+	return r.e.next, true, nil
 }
 
 // nextAfter is the entry's first firing after `after`, within its Start and End. An at()
@@ -195,80 +218,87 @@ func later(a, b time.Time) time.Time {
 	return b
 }
 
-func clone(s scheduler.Schedule) scheduler.Schedule {
-	s.Payload = slices.Clone(s.Payload)
-	return s
-}
-
-// due is one firing taken out of the lock, to be handed to the callback.
+// due is one firing taken out of the table, to be handed to the callback.
 type due struct {
-	firing  scheduler.Firing
-	version uint64
-	oneShot bool
+	firing      scheduler.Firing
+	id, version int64
+	oneShot     bool
 }
 
-// Tick fires every enabled schedule that is due at the clock's time. The callback runs
-// outside the lock (it may itself create schedules). A firing whose callback fails stays
-// due and is retried by the next Tick; missed recurring firings collapse into one.
+// Tick fires every enabled schedule that is due at the clock's time, oldest first. The
+// callback runs outside any transaction (it may itself create schedules). A firing whose
+// callback fails stays due and is retried by the next Tick; missed recurring firings
+// collapse into one.
 func (s *Scheduler) Tick(ctx context.Context) error {
 	now := s.clock.Now()
+	ds, err := s.collectDue(ctx, now)
+	if err != nil {
+		return err
+	}
 	var errs []error
-	for _, d := range s.collectDue(now) {
+	for _, d := range ds {
 		err := s.fire(ctx, d.firing)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("fire %s/%s: %w", d.firing.Group, d.firing.Name, err))
+			continue
 		}
-		if serr := s.settle(ctx, d, now, err == nil); serr != nil {
-			errs = append(errs, serr)
+		if err := s.settle(ctx, d, now); err != nil {
+			errs = append(errs, fmt.Errorf("settle %s/%s: %w", d.firing.Group, d.firing.Name, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (s *Scheduler) collectDue(now time.Time) []due {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []due
-	for group, entries := range s.groups {
-		for name, e := range entries {
-			if !e.s.Enabled || e.next.IsZero() || e.next.After(now) {
-				continue
-			}
-			expr, _ := scheduler.ParseExpression(e.s.Expression)
-			out = append(out, due{
-				firing:  scheduler.Firing{Group: group, Name: name, Payload: slices.Clone(e.s.Payload), At: e.next},
-				version: e.version,
-				oneShot: expr.OneShot(),
-			})
-		}
+func (s *Scheduler) collectDue(ctx context.Context, now time.Time) ([]due, error) {
+	// The index holds whole seconds; the exact instant is compared below.
+	rows, err := s.query(ctx, `WHERE enabled = 1 AND next_unix IS NOT NULL AND next_unix <= ?`, now.Unix())
+	if err != nil {
+		return nil, fmt.Errorf("collect due schedules: %w", err)
 	}
-	slices.SortFunc(out, func(a, b due) int { return a.firing.At.Compare(b.firing.At) })
-	return out
+	var out []due
+	for _, r := range rows {
+		if r.e.next.After(now) {
+			continue
+		}
+		expr, _ := scheduler.ParseExpression(r.e.s.Expression)
+		out = append(out, due{
+			firing:  scheduler.Firing{Group: r.e.s.Group, Name: r.e.s.Name, Payload: r.e.s.Payload, At: r.e.next},
+			id:      r.id,
+			version: r.version,
+			oneShot: expr.OneShot(),
+		})
+	}
+	slices.SortStableFunc(out, func(a, b due) int { return a.firing.At.Compare(b.firing.At) })
+	return out, nil
 }
 
-// settle records a firing's outcome, unless the schedule was updated or deleted meanwhile.
-func (s *Scheduler) settle(ctx context.Context, d due, now time.Time, fired bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	group, name := d.firing.Group, d.firing.Name
-	e, ok := s.groups[group][name]
-	if !ok || e.version != d.version || !fired {
-		return nil
-	}
-	if d.oneShot {
-		if err := s.remove(ctx, group, name); err != nil {
+// settle records a fired schedule's outcome, unless it was updated, deleted or re-created
+// meanwhile: a one-shot's row goes, a recurring one moves on to its next firing.
+func (s *Scheduler) settle(ctx context.Context, d due, now time.Time) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		r, err := scanRow(tx.QueryRowContext(ctx, `SELECT `+columns+` FROM schedules WHERE id = ?`, d.id))
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && r.version != d.version) {
+			return nil
+		}
+		if err != nil {
 			return err
 		}
-		delete(s.groups[group], name)
-		return nil
-	}
-	next := *e
-	next.next = nextAfter(e, now)
-	if err := s.put(ctx, group, &next); err != nil {
+		if d.oneShot {
+			_, err = tx.ExecContext(ctx, `DELETE FROM schedules WHERE id = ?`, d.id)
+			return err
+		}
+		r.e.next = nextAfter(&r.e, now)
+		next, err := timeText(r.e.next)
+		if err != nil {
+			return err
+		}
+		var nextUnix any
+		if !r.e.next.IsZero() {
+			nextUnix = r.e.next.Unix()
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE schedules SET next_at = ?, next_unix = ? WHERE id = ?`, next, nextUnix, d.id)
 		return err
-	}
-	e.next = next.next
-	return nil
+	})
 }
 
 // Run ticks every interval until ctx ends, handing tick errors to report (may be nil).

@@ -3,8 +3,6 @@ package localsched_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -18,12 +16,25 @@ import (
 
 func TestContract(t *testing.T) {
 	schedulertest.Run(t, func(t *testing.T) scheduler.Scheduler {
-		s, err := localsched.New(t.TempDir(), clock.System{}, func(context.Context, scheduler.Firing) error { return nil })
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
+		return open(t, dbPath(t), clock.System{}, func(context.Context, scheduler.Firing) error { return nil })
 	})
+}
+
+func dbPath(t *testing.T) string { return filepath.Join(t.TempDir(), "aispm.db") }
+
+// open opens a scheduler on the file at path, closed when the test ends.
+func open(t *testing.T, path string, c clock.Clock, fire localsched.FireFunc) *localsched.Scheduler {
+	t.Helper()
+	s, err := localsched.Open(context.Background(), path, c, fire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
 }
 
 // recorder collects firings; fail makes the next n callbacks fail.
@@ -56,14 +67,10 @@ var t0 = time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC) // a Friday
 
 func setup(t *testing.T) (*localsched.Scheduler, *clock.Manual, *recorder, string) {
 	t.Helper()
-	dir := t.TempDir()
+	path := dbPath(t)
 	c := clock.NewManual(t0)
 	r := &recorder{}
-	s, err := localsched.New(dir, c, r.fire)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, c, r, dir
+	return open(t, path, c, r.fire), c, r, path
 }
 
 func tick(t *testing.T, s *localsched.Scheduler) {
@@ -71,6 +78,19 @@ func tick(t *testing.T, s *localsched.Scheduler) {
 	if err := s.Tick(context.Background()); err != nil {
 		t.Fatalf("Tick: %v", err)
 	}
+}
+
+// next is the schedule's next firing, zero when it has none.
+func next(t *testing.T, s *localsched.Scheduler, group, name string) time.Time {
+	t.Helper()
+	at, ok, err := s.NextFiring(context.Background(), group, name)
+	if err != nil {
+		t.Fatalf("NextFiring: %v", err)
+	}
+	if !ok && !at.IsZero() {
+		t.Fatalf("NextFiring returned %s with ok false", at)
+	}
+	return at
 }
 
 func create(t *testing.T, s *localsched.Scheduler, sc scheduler.Schedule) {
@@ -132,8 +152,8 @@ func TestRateFiresRepeatedly(t *testing.T) {
 			t.Errorf("firing %d at %s, want %s", i, at[i], want[i])
 		}
 	}
-	if next, ok := s.NextFiring("tenant-a", "kpi"); !ok || !next.Equal(t0.Add(105*time.Minute)) {
-		t.Errorf("next firing %s, want %s", next, t0.Add(105*time.Minute))
+	if at := next(t, s, "tenant-a", "kpi"); !at.Equal(t0.Add(105 * time.Minute)) {
+		t.Errorf("next firing %s, want %s", at, t0.Add(105*time.Minute))
 	}
 }
 
@@ -143,8 +163,8 @@ func TestCronFiresOnItsDays(t *testing.T) {
 		Timezone: "Europe/Berlin", Enabled: true})
 	// Friday 10:00 UTC: next is Monday 09:00 Berlin = 08:00 UTC.
 	monday := time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC)
-	if next, ok := s.NextFiring("tenant-a", "digest"); !ok || !next.Equal(monday) {
-		t.Fatalf("next firing %s, want %s", next, monday)
+	if at := next(t, s, "tenant-a", "digest"); !at.Equal(monday) {
+		t.Fatalf("next firing %s, want %s", at, monday)
 	}
 	c.Advance(monday.Sub(t0) - time.Second)
 	tick(t, s)
@@ -154,8 +174,8 @@ func TestCronFiresOnItsDays(t *testing.T) {
 	if len(got) != 1 || !got[0].At.Equal(monday) {
 		t.Fatalf("firings %+v, want one at %s", got, monday)
 	}
-	if next, _ := s.NextFiring("tenant-a", "digest"); !next.Equal(monday.Add(24 * time.Hour)) {
-		t.Errorf("next firing %s, want Tuesday", next)
+	if at := next(t, s, "tenant-a", "digest"); !at.Equal(monday.Add(24 * time.Hour)) {
+		t.Errorf("next firing %s, want Tuesday", at)
 	}
 }
 
@@ -176,11 +196,11 @@ func TestDisabledAndBoundsDoNotFire(t *testing.T) {
 	if n := len(r.firings()); n != 1 {
 		t.Errorf("ended fired %d times in total, want 1 (at t0+1m)", n)
 	}
-	if _, ok := s.NextFiring("g", "ended"); ok {
-		t.Error("a schedule past its End still has a next firing")
+	if at := next(t, s, "g", "ended"); !at.IsZero() {
+		t.Errorf("a schedule past its End still fires at %s", at)
 	}
-	if next, _ := s.NextFiring("g", "later"); !next.Equal(t0.Add(61 * time.Minute)) {
-		t.Errorf("Start-bounded rate next %s, want %s", next, t0.Add(61*time.Minute))
+	if at := next(t, s, "g", "later"); !at.Equal(t0.Add(61 * time.Minute)) {
+		t.Errorf("Start-bounded rate next %s, want %s", at, t0.Add(61*time.Minute))
 	}
 }
 
@@ -202,7 +222,7 @@ func TestFailedFiringIsRetried(t *testing.T) {
 }
 
 func TestSurvivesRestart(t *testing.T) {
-	s, c, r, dir := setup(t)
+	s, c, r, path := setup(t)
 	want := scheduler.Schedule{Group: "tenant-a", Name: "kpi", Expression: "rate(15 minutes)",
 		Payload: []byte(`{"kind":"kpi"}`), Enabled: true}
 	create(t, s, want)
@@ -210,10 +230,10 @@ func TestSurvivesRestart(t *testing.T) {
 	c.Advance(15 * time.Minute)
 	tick(t, s)
 
-	again, err := localsched.New(dir, c, r.fire)
-	if err != nil {
+	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+	again := open(t, path, c, r.fire)
 	got, err := again.Get(context.Background(), "tenant-a", "kpi")
 	if err != nil {
 		t.Fatal(err)
@@ -221,8 +241,8 @@ func TestSurvivesRestart(t *testing.T) {
 	if got.Expression != want.Expression || string(got.Payload) != string(want.Payload) || !got.Enabled {
 		t.Errorf("reloaded %+v, want %+v", got, want)
 	}
-	if next, _ := again.NextFiring("tenant-a", "kpi"); !next.Equal(t0.Add(30 * time.Minute)) {
-		t.Errorf("reloaded next firing %s, want %s", next, t0.Add(30*time.Minute))
+	if at := next(t, again, "tenant-a", "kpi"); !at.Equal(t0.Add(30 * time.Minute)) {
+		t.Errorf("reloaded next firing %s, want %s", at, t0.Add(30*time.Minute))
 	}
 	if list, _ := again.List(context.Background(), "tenant-b"); len(list) != 1 {
 		t.Errorf("tenant-b has %d schedules after restart", len(list))
@@ -230,10 +250,7 @@ func TestSurvivesRestart(t *testing.T) {
 	if err := again.Delete(context.Background(), "tenant-b", "x"); err != nil {
 		t.Fatal(err)
 	}
-	third, err := localsched.New(dir, c, r.fire)
-	if err != nil {
-		t.Fatal(err)
-	}
+	third := open(t, path, c, r.fire)
 	if _, err := third.Get(context.Background(), "tenant-b", "x"); !errors.Is(err, scheduler.ErrNotFound) {
 		t.Errorf("deleted schedule came back after restart: %v", err)
 	}
@@ -241,10 +258,7 @@ func TestSurvivesRestart(t *testing.T) {
 
 func TestRunTicks(t *testing.T) {
 	r := &recorder{}
-	s, err := localsched.New(t.TempDir(), clock.System{}, r.fire)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := open(t, dbPath(t), clock.System{}, r.fire)
 	create(t, s, scheduler.Schedule{Group: "g", Name: "now", Expression: scheduler.OneShot(time.Now()), Enabled: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -254,75 +268,5 @@ func TestRunTicks(t *testing.T) {
 	}
 	if len(r.firings()) != 1 {
 		t.Errorf("Run fired %d times, want 1", len(r.firings()))
-	}
-}
-
-// TestImportsScheduleFilesOfEarlierVersions: a group's JSON file, as earlier versions kept
-// schedules, is imported once into the table and removed; the schedules keep their next
-// firing.
-func TestImportsScheduleFilesOfEarlierVersions(t *testing.T) {
-	dir := t.TempDir()
-	next := t0.Add(time.Hour)
-	legacy := `{"schedules":[{"name":"artifact-expiry-1","expression":"at(2026-01-02T11:00:00)","payload":"{\"kind\":\"expiry\"}",` +
-		`"enabled":true,"created":"2026-01-02T10:00:00Z","next":"` + next.Format(time.RFC3339) + `"}]}`
-	if err := os.WriteFile(filepath.Join(dir, "tenant-acme.json"), []byte(legacy), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c := clock.NewManual(t0)
-	r := &recorder{}
-	s, err := localsched.New(dir, c, r.fire)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "tenant-acme.json")); !os.IsNotExist(err) {
-		t.Fatalf("the imported file is still there: %v", err)
-	}
-	got, err := s.Get(context.Background(), "tenant-acme", "artifact-expiry-1")
-	if err != nil || string(got.Payload) != `{"kind":"expiry"}` {
-		t.Fatalf("imported schedule: %+v, %v", got, err)
-	}
-	if at, ok := s.NextFiring("tenant-acme", "artifact-expiry-1"); !ok || !at.Equal(next) {
-		t.Fatalf("next firing %s, %v; want %s", at, ok, next)
-	}
-	s.Close()
-	// Reopened: the row is there, nothing imported twice, and it fires once.
-	again, err := localsched.New(dir, c, r.fire)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Advance(2 * time.Hour)
-	tick(t, again)
-	tick(t, again)
-	if len(r.firings()) != 1 {
-		t.Fatalf("%d firings, want 1", len(r.firings()))
-	}
-	if list, _ := again.List(context.Background(), "tenant-acme"); len(list) != 0 {
-		t.Fatalf("a fired one-shot is still kept: %+v", list)
-	}
-}
-
-// BenchmarkCreate measures one Create beside 10 and 10,000 kept schedules: one row each,
-// so the cost must not grow with the number kept.
-func BenchmarkCreate(b *testing.B) {
-	for _, kept := range []int{10, 10000} {
-		b.Run(fmt.Sprintf("kept=%d", kept), func(b *testing.B) {
-			s, err := localsched.New(b.TempDir(), clock.System{}, func(context.Context, scheduler.Firing) error { return nil })
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
-			at := scheduler.OneShot(time.Now().Add(24 * time.Hour))
-			for i := range kept {
-				if err := s.Create(context.Background(), scheduler.Schedule{Group: "g", Name: fmt.Sprintf("kept-%d", i), Expression: at}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if err := s.Create(context.Background(), scheduler.Schedule{Group: "g", Name: fmt.Sprintf("new-%d", i), Expression: at}); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
 	}
 }

@@ -3,12 +3,8 @@ package localsched
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -17,152 +13,177 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/scheduler"
 )
 
-// record is one schedule as kept in its row.
-type record struct {
-	Name       string `json:"name"`
-	Expression string `json:"expression"`
-	Timezone   string `json:"timezone,omitempty"`
-	// Payload is kept as a string so it comes back byte for byte, not re-indented.
-	Payload string    `json:"payload,omitempty"`
-	Start   time.Time `json:"start,omitzero"`
-	End     time.Time `json:"end,omitzero"`
-	Enabled bool      `json:"enabled"`
-	Created time.Time `json:"created"`
-	Next    time.Time `json:"next,omitzero"`
-}
+// The table lives beside the item store's tables in the same file; CREATE ... IF NOT
+// EXISTS makes opening idempotent, whichever of the two opens the file first.
+const schema = `
+CREATE TABLE IF NOT EXISTS schedules (
+	-- id is never reused (AUTOINCREMENT): with version it tells a firing in flight whether
+	-- its row is still the one it fired, even after a delete and a re-create of the name.
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	grp        TEXT    NOT NULL,
+	name       TEXT    NOT NULL,
+	expression TEXT    NOT NULL,
+	timezone   TEXT    NOT NULL,
+	payload    BLOB,             -- byte for byte; NULL when empty
+	start_at   TEXT,             -- RFC 3339; NULL = unbounded
+	end_at     TEXT,
+	enabled    INTEGER NOT NULL,
+	created_at TEXT    NOT NULL, -- a rate() without a start counts from here
+	next_at    TEXT,             -- the next firing; NULL when it will not fire again
+	next_unix  INTEGER,          -- next_at in whole seconds, for the due index
+	version    INTEGER NOT NULL, -- bumped by Update
+	UNIQUE (grp, name)
+);
+CREATE INDEX IF NOT EXISTS schedules_due ON schedules (next_unix) WHERE enabled = 1 AND next_unix IS NOT NULL;`
 
-// dbFile is the SQLite file in the scheduler's folder: one row per schedule, so a change
-// writes one row whatever the number of schedules (a fired one-shot's row is deleted).
-const dbFile = "schedules.db"
+const columns = `id, version, grp, name, expression, timezone, payload, start_at, end_at, enabled, created_at, next_at`
 
-const schema = `CREATE TABLE IF NOT EXISTS schedules (
-	grp    TEXT NOT NULL,
-	name   TEXT NOT NULL,
-	record TEXT NOT NULL,
-	PRIMARY KEY (grp, name)
-) WITHOUT ROWID;`
-
-func openDB(ctx context.Context, dir string) (*sql.DB, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("schedule dir: %w", err)
+// openDB opens the writer connection on the SQLite file at path and creates the table.
+// One connection: the scheduler's writes queue in Go instead of racing each other for the
+// file's write lock; busy_timeout covers the item store's writer, which holds its own.
+// synchronous=FULL makes every change durable when the call returns, as the fsynced
+// schedule files were (the item store uses NORMAL).
+func openDB(ctx context.Context, path string) (*sql.DB, error) {
+	if path == "" || strings.ContainsRune(path, '?') || strings.HasPrefix(path, ":memory:") {
+		return nil, fmt.Errorf("open schedules %q: need a plain file path", path)
 	}
-	// One connection: the scheduler serialises its writes under its own lock anyway;
-	// busy_timeout covers another process (an operator CLI) holding the write lock.
-	db, err := sql.Open("sqlite", filepath.Join(dir, dbFile)+"?_busy_timeout=10000&_journal_mode=WAL&_synchronous=FULL")
+	dsn := path + "?_busy_timeout=10000&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open schedules: %w", err)
+		return nil, fmt.Errorf("open schedules in %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("create schedules table: %w", err)
+		return nil, fmt.Errorf("create schedules table in %s: %w", path, err)
 	}
 	return db, nil
 }
 
-// put writes one schedule's row; callers hold s.mu.
-func (s *Scheduler) put(ctx context.Context, group string, e *entry) error {
-	raw, err := json.Marshal(record{
-		Name: e.s.Name, Expression: e.s.Expression, Timezone: e.s.Timezone, Payload: string(e.s.Payload),
-		Start: e.s.Start, End: e.s.End, Enabled: e.s.Enabled, Created: e.created, Next: e.next,
-	})
+// row is an entry as the table holds it.
+type row struct {
+	id, version int64
+	e           entry
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanRow(sc scanner) (row, error) {
+	var r row
+	var enabled int64
+	var start, end, next sql.NullString
+	var created string
+	s := &r.e.s
+	if err := sc.Scan(&r.id, &r.version, &s.Group, &s.Name, &s.Expression, &s.Timezone, &s.Payload,
+		&start, &end, &enabled, &created, &next); err != nil {
+		return row{}, err
+	}
+	if len(s.Payload) == 0 {
+		s.Payload = nil
+	}
+	s.Enabled = enabled != 0
+	var err error
+	for _, f := range []struct {
+		col sql.NullString
+		dst *time.Time
+	}{{start, &s.Start}, {end, &s.End}, {sql.NullString{String: created, Valid: true}, &r.e.created}, {next, &r.e.next}} {
+		if err == nil && f.col.Valid {
+			err = f.dst.UnmarshalText([]byte(f.col.String))
+		}
+	}
 	if err != nil {
-		return fmt.Errorf("encode schedule %s/%s: %w", group, e.s.Name, err)
+		return row{}, fmt.Errorf("decode schedule %s/%s: %w", s.Group, s.Name, err)
 	}
-	if _, err := s.db.ExecContext(context.WithoutCancel(ctx),
-		`INSERT INTO schedules (grp, name, record) VALUES (?, ?, ?) ON CONFLICT (grp, name) DO UPDATE SET record = excluded.record`,
-		group, e.s.Name, string(raw)); err != nil {
-		return fmt.Errorf("store schedule %s/%s: %w", group, e.s.Name, err)
-	}
-	return nil
+	return r, nil
 }
 
-// remove deletes one schedule's row; callers hold s.mu.
-func (s *Scheduler) remove(ctx context.Context, group, name string) error {
-	if _, err := s.db.ExecContext(context.WithoutCancel(ctx), `DELETE FROM schedules WHERE grp = ? AND name = ?`, group, name); err != nil {
-		return fmt.Errorf("delete schedule %s/%s: %w", group, name, err)
-	}
-	return nil
-}
-
-func loadAll(ctx context.Context, db *sql.DB) (map[string]map[string]*entry, error) {
-	rows, err := db.QueryContext(ctx, `SELECT grp, record FROM schedules`)
+// values are an entry's columns from grp to next_unix, in the order of the table.
+func values(e *entry) ([]any, error) {
+	start, err := timeText(e.s.Start)
 	if err != nil {
-		return nil, fmt.Errorf("read schedules: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	groups := map[string]map[string]*entry{}
-	for rows.Next() {
-		var group, raw string
-		if err := rows.Scan(&group, &raw); err != nil {
-			return nil, fmt.Errorf("read schedules: %w", err)
-		}
-		var r record
-		if err := json.Unmarshal([]byte(raw), &r); err != nil {
-			return nil, fmt.Errorf("decode schedule of %s: %w", group, err)
-		}
-		e, err := r.entry(group)
-		if err != nil {
-			return nil, err
-		}
-		if groups[group] == nil {
-			groups[group] = map[string]*entry{}
-		}
-		groups[group][r.Name] = e
-	}
-	return groups, rows.Err()
-}
-
-func (r record) entry(group string) (*entry, error) {
-	sc := scheduler.Schedule{Group: group, Name: r.Name, Expression: r.Expression, Timezone: r.Timezone,
-		Start: r.Start, End: r.End, Enabled: r.Enabled}
-	if r.Payload != "" {
-		sc.Payload = []byte(r.Payload)
-	}
-	// A row edited by hand must not smuggle in what Create would refuse.
-	if err := scheduler.Validate(sc); err != nil {
-		return nil, fmt.Errorf("schedule %s/%s: %w", group, r.Name, err)
-	}
-	return &entry{s: sc, created: r.Created, next: r.Next}, nil
-}
-
-// importGroupFiles moves schedules kept by earlier versions, one JSON file per group
-// ("<group>.json" holding {"schedules":[...]}) into the table, then removes each file. A
-// row already present wins, so an import interrupted half-way and run again changes nothing.
-func importGroupFiles(ctx context.Context, db *sql.DB, dir string) (int, error) {
-	paths, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	end, err := timeText(e.s.End)
 	if err != nil {
-		return 0, fmt.Errorf("schedule dir: %w", err)
+		return nil, err
 	}
-	n := 0
-	for _, p := range paths {
-		group := strings.TrimSuffix(filepath.Base(p), ".json")
-		raw, err := os.ReadFile(p)
-		if err != nil {
-			return n, fmt.Errorf("read %s: %w", p, err)
-		}
-		var f struct {
-			Schedules []record `json:"schedules"`
-		}
-		if err := json.Unmarshal(raw, &f); err != nil {
-			return n, fmt.Errorf("decode %s: %w", p, err)
-		}
-		for _, r := range f.Schedules {
-			if _, err := r.entry(group); err != nil {
-				return n, fmt.Errorf("%s: %w", p, err)
-			}
-			b, _ := json.Marshal(r)
-			res, err := db.ExecContext(ctx, `INSERT INTO schedules (grp, name, record) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, group, r.Name, string(b))
-			if err != nil {
-				return n, fmt.Errorf("import %s/%s: %w", group, r.Name, err)
-			}
-			if k, _ := res.RowsAffected(); k > 0 {
-				n++
-			}
-		}
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return n, fmt.Errorf("remove imported %s: %w", p, err)
-		}
+	next, err := timeText(e.next)
+	if err != nil {
+		return nil, err
 	}
-	return n, nil
+	created, err := e.created.UTC().MarshalText()
+	if err != nil {
+		return nil, err
+	}
+	var nextUnix any
+	if !e.next.IsZero() {
+		nextUnix = e.next.Unix()
+	}
+	var payload any
+	if len(e.s.Payload) > 0 {
+		payload = e.s.Payload
+	}
+	return []any{e.s.Group, e.s.Name, e.s.Expression, e.s.Timezone, payload, start, end,
+		e.s.Enabled, string(created), next, nextUnix}, nil
+}
+
+// timeText is t in RFC 3339 (UTC), or NULL for the zero time.
+func timeText(t time.Time) (any, error) {
+	if t.IsZero() {
+		return nil, nil
+	}
+	b, err := t.UTC().MarshalText()
+	if err != nil {
+		return nil, fmt.Errorf("%w: time %s: %v", scheduler.ErrInvalid, t, err)
+	}
+	return string(b), nil
+}
+
+const insertRow = `INSERT INTO schedules (grp, name, expression, timezone, payload, start_at, end_at, enabled,
+	created_at, next_at, next_unix, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+	ON CONFLICT (grp, name) DO NOTHING`
+
+// insert adds the entry unless its group already has the name; it reports whether it did.
+func insert(ctx context.Context, q execer, e *entry) (bool, error) {
+	v, err := values(e)
+	if err != nil {
+		return false, err
+	}
+	res, err := q.ExecContext(ctx, insertRow, v...)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// load returns the group's schedule of that name, or ErrNotFound.
+func load(ctx context.Context, q querier, group, name string) (row, error) {
+	r, err := scanRow(q.QueryRowContext(ctx, `SELECT `+columns+` FROM schedules WHERE grp = ? AND name = ?`, group, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return row{}, scheduler.ErrNotFound
+	}
+	return r, err
+}
+
+// inTx runs fn in one IMMEDIATE transaction and commits it when fn succeeds.
+func (s *Scheduler) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
 }
