@@ -91,7 +91,7 @@ func start(t *testing.T) (string, map[auth.Role]string) {
 			t.Fatal(err)
 		}
 	}
-	srv := httptest.NewServer(localserver.Handler(a.Router(slog.New(slog.NewTextHandler(io.Discard, nil))), a.Tokens, nil))
+	srv := httptest.NewServer(localserver.Handler(a.Router(slog.New(slog.NewTextHandler(io.Discard, nil))), a.Tokens, localserver.Options{}))
 	t.Cleanup(srv.Close)
 	return srv.URL, tokens
 }

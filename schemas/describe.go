@@ -24,6 +24,9 @@ func describe(e *jsonschema.ValidationError) string {
 	case *kind.Pattern:
 		return "does not match the required pattern " + k.Want
 	case *kind.Format:
+		if k.Want == RefFormat && k.Err != nil {
+			return "is not a usable ref: it " + k.Err.Error()
+		}
 		return "must be a valid " + k.Want
 	case *kind.MinLength:
 		return fmt.Sprintf("must be at least %d characters", k.Want)

@@ -5,7 +5,6 @@ package schemas
 import (
 	"bytes"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,6 +14,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/problem"
+	"github.com/cavra-enterprise/aispm-reports/internal/ref"
 )
 
 // Only *.schema.json: the generated API description lives in package schemas/openapi and is
@@ -40,6 +40,18 @@ const (
 	ErrorBody = "error.schema.json"
 )
 
+// RefFormat is the format of every field that holds a ref: internal/ref.Check's rules
+// (no ".", ".." or empty segment, backslash, percent sign or control character).
+const RefFormat = "safe-ref"
+
+func checkRef(v any) error {
+	s, ok := v.(string)
+	if !ok || s == "" {
+		return nil // a format asserts nothing about other types; emptiness is minLength's to refuse
+	}
+	return ref.Check(s)
+}
+
 var (
 	compileOnce sync.Once
 	compiled    map[string]*jsonschema.Schema
@@ -50,6 +62,7 @@ func load() (map[string]*jsonschema.Schema, error) {
 	compileOnce.Do(func() {
 		c := jsonschema.NewCompiler()
 		c.AssertFormat()
+		c.RegisterFormat(&jsonschema.Format{Name: RefFormat, Validate: checkRef})
 		names, err := fs.Glob(files, "*.schema.json")
 		if err != nil {
 			compileErr = err
@@ -111,11 +124,6 @@ func Validate(name, prefix string, doc any) error {
 	return problem.New(problem.Invalid, "schema_violation", field, describe(leaf))
 }
 
-// Decode parses JSON bytes into the value form Validate expects.
-func Decode(raw []byte) (any, error) {
-	return jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-}
-
 // deepest follows the first cause down to the most specific failure.
 func deepest(e *jsonschema.ValidationError) *jsonschema.ValidationError {
 	for len(e.Causes) > 0 {
@@ -150,22 +158,4 @@ func isIndex(s string) bool {
 		}
 	}
 	return true
-}
-
-// DecodeValid validates a request body against schema name and then decodes it strictly
-// (unknown fields refused) into into. Refusals are problems naming the field.
-func DecodeValid(name string, body []byte, into any) error {
-	doc, err := Decode(body)
-	if err != nil {
-		return problem.New(problem.Invalid, "malformed_json", "", "request body is not valid JSON")
-	}
-	if err := Validate(name, "", doc); err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(into); err != nil {
-		return problem.New(problem.Invalid, "malformed_json", "", "request body does not match its schema")
-	}
-	return nil
 }

@@ -50,11 +50,14 @@ func serve(ctx context.Context, out io.Writer, log *slog.Logger) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	rt := a.Router(log)
-	h := localserver.Handler(rt, a.Tokens, map[string]http.Handler{
+	h := localserver.Handler(rt, a.Tokens, localserver.Options{Extra: map[string]http.Handler{
 		"/_objects/": a.Objects.Handler(),
 		"/healthz":   http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") }),
-	})
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
+	}})
+	// Headers have ReadHeaderTimeout; the API's bodies have localserver's own deadline, which
+	// answers a body that stops short 400 at once (a whole-request ReadTimeout would cut it
+	// off silently and leave the handler a cancelled request).
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 	printBanner(out, cfg, tokens)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -17,12 +17,15 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
 )
 
-// Request is a transport-neutral API request. Principal is set by the router after
-// authentication; handlers read the tenant only from it.
+// Request is a transport-neutral API request. The adapters set RawQuery as received;
+// the router parses it into Query (refusing a malformed query or a parameter the route
+// does not take) and sets Principal after authentication: handlers read the tenant only
+// from it.
 type Request struct {
 	Method     string
 	Path       string
 	PathParams map[string]string
+	RawQuery   string
 	Query      url.Values
 	Header     http.Header
 	Body       []byte

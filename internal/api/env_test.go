@@ -60,7 +60,7 @@ func newEnv(t testing.TB) *env {
 		}
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(localserver.Handler(a.Router(log), a.Tokens, nil))
+	srv := httptest.NewServer(localserver.Handler(a.Router(log), a.Tokens, localserver.Options{}))
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
 	return e

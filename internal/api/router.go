@@ -101,10 +101,15 @@ func (rt *Router) serve(ctx context.Context, route Route, req Request) (resp Res
 	if !route.Allows(req.Principal.Role) {
 		return rt.fail(ctx, req, problem.New(problem.Forbidden, "forbidden", "", "role "+string(req.Principal.Role)+" may not call this endpoint"))
 	}
+	q, err := parseQuery(route, req.RawQuery)
+	if err != nil {
+		return rt.fail(ctx, req, err)
+	}
+	req.Query = q
 	if err := checkBody(route, req); err != nil {
 		return rt.fail(ctx, req, err)
 	}
-	resp, err := rt.handlers[route.Name](ctx, req)
+	resp, err = rt.handlers[route.Name](ctx, req)
 	if err != nil {
 		return rt.fail(ctx, req, err)
 	}
@@ -113,7 +118,7 @@ func (rt *Router) serve(ctx context.Context, route Route, req Request) (resp Res
 
 func checkBody(route Route, req Request) error {
 	if int64(len(req.Body)) > route.BodyLimit() {
-		return problem.New(problem.TooLarge, "body_too_large", "", "request body exceeds the limit for this endpoint")
+		return ErrBodyTooLarge
 	}
 	if !route.TakesBody() {
 		return nil
@@ -122,9 +127,14 @@ func checkBody(route Route, req Request) error {
 	if ct == "" {
 		return nil
 	}
-	mt, _, err := mime.ParseMediaType(ct)
+	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil || !slices.Contains(route.MediaTypes(), mt) {
 		return problem.New(problem.UnsupportedMedia, "unsupported_media_type", "Content-Type", "send "+strings.Join(route.MediaTypes(), " or "))
+	}
+	// Bodies are read as UTF-8 (RFC 8259 §8.1); a body declared in another charset would be
+	// misread, not converted, so it is refused rather than guessed at.
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return problem.New(problem.UnsupportedMedia, "unsupported_media_type", "Content-Type", "send the body as UTF-8 (charset=utf-8, or no charset)")
 	}
 	return nil
 }
@@ -139,7 +149,7 @@ var kindStatus = map[problem.Kind]int{
 // logged with its cause and answered with an opaque 5xx.
 func (rt *Router) fail(ctx context.Context, req Request, err error) Response {
 	if p, ok := problem.As(err); ok {
-		return errorResponse(kindStatus[p.Kind], p.Code, p.Field, p.Message)
+		return ProblemResponse(p)
 	}
 	status, code := http.StatusInternalServerError, "internal"
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
@@ -172,7 +182,15 @@ func Encode(resp Response) ([]byte, error) {
 	return json.Marshal(resp.Body)
 }
 
-// TooLargeResponse is the refusal for a body too large to even read.
-func TooLargeResponse() Response {
-	return errorResponse(http.StatusRequestEntityTooLarge, "body_too_large", "", "request body exceeds the limit for this endpoint")
+// ProblemResponse is the answer to a refusal: its status and the stable error body. The
+// adapters use it for what they refuse before a request reaches the router (a body too
+// large or too slow to read).
+func ProblemResponse(p *problem.Error) Response {
+	return errorResponse(kindStatus[p.Kind], p.Code, p.Field, p.Message)
 }
+
+// ErrBodyTooLarge is the refusal of a body too large to even read.
+var ErrBodyTooLarge = problem.New(problem.TooLarge, "body_too_large", "", "request body exceeds the limit for this endpoint")
+
+// Log is the router's logger, for the adapters' own refusals.
+func (rt *Router) Log() *slog.Logger { return rt.log }

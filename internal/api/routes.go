@@ -19,6 +19,9 @@ type Route struct {
 	// Accepts lists the request media types besides application/json (the default); the
 	// ingest route also takes application/x-ndjson, one envelope a line, as collectors stream.
 	Accepts []string
+	// Query lists the query parameters the route takes, each at most once; any other is
+	// refused, so a misspelt filter is an error instead of a silently wider answer.
+	Query []string
 }
 
 // MediaJSON and MediaNDJSON are the request media types routes accept.
@@ -64,7 +67,7 @@ func Routes() []Route {
 		{Name: "get-settings", Method: "GET", Path: "/enterprise/aispm/reports/settings", Roles: settingsRead},
 		{Name: "put-settings", Method: "PUT", Path: "/enterprise/aispm/reports/settings", Roles: adminOnly},
 		{Name: "post-ingest", Method: "POST", Path: "/enterprise/aispm/ingest", Roles: ingestRoles, MaxBody: ingestMaxBody, Accepts: []string{MediaNDJSON}},
-		{Name: "get-export", Method: "GET", Path: "/enterprise/aispm/reports/exports/{contract}", Roles: exportRoles},
+		{Name: "get-export", Method: "GET", Path: "/enterprise/aispm/reports/exports/{contract}", Roles: exportRoles, Query: []string{"package"}},
 		{Name: "get-exports", Method: "GET", Path: reports + "/exports", Roles: exportRoles},
 		{Name: "get-evidence-proof", Method: "GET", Path: "/enterprise/aispm/reports/evidence/{evidence_ref}/proof", Roles: proofRoles},
 		{Name: "post-render", Method: "POST", Path: reports + "/render", Roles: renderRoles},
@@ -82,7 +85,8 @@ func Routes() []Route {
 		{Name: "post-send", Method: "POST", Path: reports + "/send", Roles: sendRoles},
 		{Name: "post-distribution-approve", Method: "POST", Path: reports + "/distributions/{distribution_ref}/approve", Roles: approvalRoles},
 		{Name: "post-distribution-deny", Method: "POST", Path: reports + "/distributions/{distribution_ref}/deny", Roles: approvalRoles},
-		{Name: "get-deliveries", Method: "GET", Path: reports + "/deliveries", Roles: allRoles},
+		{Name: "get-deliveries", Method: "GET", Path: reports + "/deliveries", Roles: allRoles,
+			Query: []string{"status", "channel", "report_id", "from", "to", "limit", "cursor"}}, // delivery.ParseFilter
 	}
 }
 

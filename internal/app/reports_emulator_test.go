@@ -139,7 +139,7 @@ func newAWSFamily(t *testing.T) *awsFamily {
 		f.tokens[role] = tok
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httptest.NewServer(localserver.Handler(f.svc.Router(log), f.svc.Tokens, nil))
+	srv := httptest.NewServer(localserver.Handler(f.svc.Router(log), f.svc.Tokens, localserver.Options{}))
 	t.Cleanup(srv.Close)
 	f.url = srv.URL
 	return f

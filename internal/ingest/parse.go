@@ -37,13 +37,9 @@ type parsed struct {
 // public envelope or the product's own (legacy) shape. tenantID is the caller's tenant.
 // Nothing is accepted unless everything is valid.
 func Parse(body []byte, tenantID string, now time.Time) ([]parsed, error) {
-	doc, err := schemas.Decode(body)
+	obj, err := schemas.DecodeBody(body)
 	if err != nil {
-		return nil, problem.New(problem.Invalid, "malformed_json", "", "request body is not valid JSON")
-	}
-	obj, ok := doc.(map[string]any)
-	if !ok {
-		return nil, problem.New(problem.Invalid, "schema_violation", "", "body must be a JSON object")
+		return nil, err
 	}
 	raw, isBatch := obj["envelopes"]
 	if !isBatch {
@@ -77,11 +73,12 @@ func ParseNDJSON(body []byte, tenantID string, now time.Time) ([]parsed, error) 
 		if len(docs) == MaxBatch {
 			return nil, problem.New(problem.Invalid, "batch_size", "", fmt.Sprintf("a stream holds 1 to %d envelopes", MaxBatch))
 		}
-		doc, err := schemas.Decode(ln)
+		field := fmt.Sprintf("lines[%d]", i)
+		doc, err := schemas.DecodeLine(ln, field)
 		if err != nil {
-			return nil, problem.New(problem.Invalid, "malformed_json", fmt.Sprintf("lines[%d]", i), fmt.Sprintf("line %d is not one JSON document", i+1))
+			return nil, err
 		}
-		docs, fields = append(docs, doc), append(fields, fmt.Sprintf("lines[%d]", i))
+		docs, fields = append(docs, doc), append(fields, field)
 	}
 	if len(docs) == 0 {
 		return nil, problem.New(problem.Invalid, "batch_size", "", fmt.Sprintf("a stream holds 1 to %d envelopes", MaxBatch))

@@ -6,24 +6,28 @@ import (
 	"context"
 	"encoding/base64"
 	"net/http"
-	"net/url"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/api"
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
 	"github.com/cavra-enterprise/aispm-reports/internal/lambdaauth"
+	"github.com/cavra-enterprise/aispm-reports/internal/problem"
 )
 
 // Handler serves routes behind the authorizer.
 func Handler(rt *api.Router) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		b, err := body(ev)
+		if err != nil {
+			return toEvent(api.ProblemResponse(problem.New(problem.Invalid, "malformed_body", "body", "the request body is not valid base64"))), nil
+		}
 		req := api.Request{
 			Method:    ev.RequestContext.HTTP.Method,
 			Path:      ev.RawPath,
-			Query:     query(ev.RawQueryString),
+			RawQuery:  ev.RawQueryString,
 			Header:    headers(ev.Headers),
-			Body:      body(ev),
+			Body:      b,
 			Principal: principal(ev),
 		}
 		if req.Path == "" {
@@ -44,23 +48,12 @@ func principal(ev events.APIGatewayV2HTTPRequest) auth.Principal {
 	return auth.Principal{TenantID: tenant, Role: auth.Role(role), TokenRef: tokenRef}
 }
 
-func body(ev events.APIGatewayV2HTTPRequest) []byte {
+// body is the request body API Gateway passed, base64-decoded when it says so.
+func body(ev events.APIGatewayV2HTTPRequest) ([]byte, error) {
 	if ev.IsBase64Encoded {
-		b, err := base64.StdEncoding.DecodeString(ev.Body)
-		if err != nil {
-			return []byte(ev.Body)
-		}
-		return b
+		return base64.StdEncoding.DecodeString(ev.Body)
 	}
-	return []byte(ev.Body)
-}
-
-func query(raw string) url.Values {
-	q, err := url.ParseQuery(raw)
-	if err != nil {
-		return url.Values{}
-	}
-	return q
+	return []byte(ev.Body), nil
 }
 
 func headers(in map[string]string) http.Header {

@@ -157,18 +157,9 @@ type Request struct {
 
 // ParseRequest validates a package body.
 func ParseRequest(body []byte) (Request, error) {
-	doc, err := schemas.Decode(body)
-	if err != nil {
-		return Request{}, problem.New(problem.Invalid, "malformed_json", "", "request body is not valid JSON")
-	}
-	if err := schemas.Validate(schemas.PackageRequest, "", doc); err != nil {
-		return Request{}, err
-	}
 	var r Request
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		return Request{}, problem.New(problem.Invalid, "malformed_json", "", "request body does not match its schema")
+	if err := schemas.DecodeValid(schemas.PackageRequest, body, &r); err != nil {
+		return Request{}, err
 	}
 	return r, nil
 }

@@ -97,13 +97,22 @@ func operation(r api.Route) object {
 			"5XX": object{"$ref": "#/components/responses/Error"},
 		},
 	}
-	if params := pathParams(r.Path); len(params) > 0 {
+	if params := append(pathParams(r.Path), queryParams(r.Query)...); len(params) > 0 {
 		op["parameters"] = params
 	}
 	if r.TakesBody() {
 		op["requestBody"] = requestBody(r)
 	}
 	return op
+}
+
+// queryParams declares the query parameters a route takes (it refuses any other).
+func queryParams(names []string) []any {
+	var out []any
+	for _, name := range names {
+		out = append(out, object{"name": name, "in": "query", "required": false, "schema": object{"type": "string"}})
+	}
+	return out
 }
 
 // pathParams declares each {name} segment of path, in path order.

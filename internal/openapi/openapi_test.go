@@ -79,7 +79,7 @@ func TestGenerationIsDeterministic(t *testing.T) {
 }
 
 // TestDocumentFollowsTheRouteTable: each route is one operation with its name, method, path
-// parameters, roles, body limit, bearer security, media types and error body, and the
+// and query parameters, roles, body limit, bearer security, media types and error body, and the
 // document has no operation the route table lacks.
 func TestDocumentFollowsTheRouteTable(t *testing.T) {
 	doc := decode(t, generate(t))
@@ -116,7 +116,7 @@ func checkOperation(t *testing.T, r api.Route, op object) {
 		"operationId": r.Name,
 		extRoles:      strings.Join(roles, ","),
 		extMaxBody:    strconv.FormatInt(r.BodyLimit(), 10),
-		"parameters":  strings.Join(braced(r.Path), ","),
+		"parameters":  strings.Join(append(braced(r.Path), r.Query...), ","),
 		"security":    bearer,
 		"mediaTypes":  "",
 		"errors":      "#/components/responses/Error #/components/responses/Error",

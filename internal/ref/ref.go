@@ -8,10 +8,13 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/binary"
+	"errors"
 	"math/big"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 var encoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
@@ -80,3 +83,40 @@ func IDBounds(prefix string, t time.Time) (lo, hi string) {
 	}
 	return prefix + "_" + encoding.EncodeToString(a[:]), prefix + "_" + encoding.EncodeToString(b[:])
 }
+
+// Check refuses a ref that a path-joining consumer could read as leaving where it points:
+// a ".", ".." or empty segment (segments are split at "/" and ":", so "repo:../x" and
+// "case:.." are both caught), a backslash, a percent sign (an escape such as %2e%2e or %2f
+// could hide any of these from a check that does not decode it) or a control character.
+// Errors describe the rule broken, never the value.
+func Check(r string) error {
+	if !utf8.ValidString(r) {
+		return errors.New("is not valid UTF-8")
+	}
+	for _, c := range r {
+		switch {
+		case unicode.IsControl(c):
+			return errors.New("holds a control character")
+		case c == '\\':
+			return errors.New("holds a backslash")
+		case c == '%':
+			return errors.New("holds a percent sign (refs are not percent-encoded)")
+		}
+	}
+	start := 0
+	for i := 0; i <= len(r); i++ {
+		if i < len(r) && !isSeparator(r[i]) {
+			continue
+		}
+		switch r[start:i] {
+		case "":
+			return errors.New("has an empty segment")
+		case ".", "..":
+			return errors.New(`has a "." or ".." segment`)
+		}
+		start = i + 1
+	}
+	return nil
+}
+
+func isSeparator(c byte) bool { return c == '/' || c == ':' }

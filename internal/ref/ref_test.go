@@ -48,3 +48,25 @@ func step(t *testing.T, x, y string) uint64 {
 	}
 	return b - a
 }
+
+func TestCheckRefusesWhatCouldTraverse(t *testing.T) {
+	for _, bad := range []string{
+		"repo:../../etc/passwd", "repo:a/../b", "repo:./a", "repo:a/.", "case:..", "case:.", "..",
+		"repo:a//b", "repo:/etc/passwd", "repo:a/", "repo:", ":a", "a::b",
+		`repo:a\b`, `repo:..\x`, "repo:%2e%2e/x", "repo:a%2Fb", "repo:%5c",
+		"repo:a\x00b", "repo:a\nb", "repo:a\x7fb", "repo:a\u0085b", "repo:\xff",
+		"repo:a:..", "evidence:x/..:y",
+	} {
+		if err := Check(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		} else if len(bad) > 4 && strings.Contains(err.Error(), bad) {
+			t.Errorf("%q: the error repeats the value", bad)
+		}
+	}
+	for _, good := range []string{"repo:acme/api", "repo:github.com/acme/api", "session:s-1.2", "case:a..b", "case:...",
+		"evidence:sha256:ab12", "tenant:acme", "group:.hidden", "github.com/acme/api", "actor:1"} {
+		if err := Check(good); err != nil {
+			t.Errorf("%q refused: %v", good, err)
+		}
+	}
+}

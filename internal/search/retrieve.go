@@ -11,6 +11,7 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/itemstore"
 	"github.com/cavra-enterprise/aispm-reports/internal/problem"
 	"github.com/cavra-enterprise/aispm-reports/internal/ref"
+	"github.com/cavra-enterprise/aispm-reports/schemas"
 )
 
 // Retrieval decisions (the public contract's list).
@@ -69,14 +70,11 @@ type RetrievalRecord struct {
 
 // ParseRetrieve accepts an empty body or an empty JSON object.
 func ParseRetrieve(body []byte) error {
-	if len(body) == 0 {
-		return nil
+	doc, err := schemas.DecodeBody(schemas.OrEmptyObject(body))
+	if err != nil {
+		return err
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil {
-		return problem.New(problem.Invalid, "malformed_json", "", "request body must be empty or {}")
-	}
-	for k := range m {
+	for k := range doc {
 		return problem.New(problem.Invalid, "schema_violation", k, "unknown field")
 	}
 	return nil

@@ -101,18 +101,8 @@ type Filters struct {
 // ParseRequest validates a search body. Nothing is recorded for a refused search.
 func ParseRequest(body []byte) (Request, error) {
 	var r Request
-	if len(body) == 0 {
-		body = []byte("{}")
-	}
-	doc, err := schemas.Decode(body)
-	if err != nil {
-		return r, problem.New(problem.Invalid, "malformed_json", "", "request body is not valid JSON")
-	}
-	if err := schemas.Validate(schemas.SearchRequest, "", doc); err != nil {
+	if err := schemas.DecodeValid(schemas.SearchRequest, schemas.OrEmptyObject(body), &r); err != nil {
 		return r, err
-	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return r, problem.New(problem.Invalid, "malformed_json", "", "request body does not match its schema")
 	}
 	return r, r.check()
 }

@@ -1,7 +1,6 @@
 package settings
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -151,9 +150,9 @@ func (s *Service) write(ctx context.Context, tenantID string, prev Current, st s
 // Parse validates a settings document: secret scan first (so nothing secret-looking reaches
 // a later error message), then the schema, then the field rules.
 func Parse(body []byte, displayName string) (Settings, error) {
-	doc, err := schemas.Decode(body)
+	doc, err := schemas.DecodeBody(body)
 	if err != nil {
-		return Settings{}, problem.New(problem.Invalid, "malformed_json", "", "request body is not valid JSON")
+		return Settings{}, err
 	}
 	if err := refuseSecrets(doc); err != nil {
 		return Settings{}, err
@@ -162,10 +161,8 @@ func Parse(body []byte, displayName string) (Settings, error) {
 		return Settings{}, err
 	}
 	st := Defaults(displayName)
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&st); err != nil {
-		return Settings{}, problem.New(problem.Invalid, "malformed_json", "", "request body does not match the settings document")
+	if err := schemas.DecodeInto(body, &st); err != nil {
+		return Settings{}, err
 	}
 	st.SchemaVersion = SchemaVersion
 	normalize(&st)

@@ -57,7 +57,7 @@ func run(conc int, dur time.Duration) error {
 		return err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	product := localserver.Handler(a.Router(quiet), a.Tokens, nil)
+	product := localserver.Handler(a.Router(quiet), a.Tokens, localserver.Options{})
 	productURL, stopProduct, err := listen(product)
 	if err != nil {
 		return err

@@ -62,7 +62,7 @@ func (p *product) serve(ctx context.Context) error {
 		return err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p.srv = &http.Server{Handler: localserver.Handler(p.app.Router(quiet), p.app.Tokens, nil), ReadHeaderTimeout: 5 * time.Second}
+	p.srv = &http.Server{Handler: localserver.Handler(p.app.Router(quiet), p.app.Tokens, localserver.Options{}), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = p.srv.Serve(ln) }()
 	p.url, p.token = "http://"+ln.Addr().String()+ingestPath, tok
 	return nil

@@ -22,7 +22,14 @@ func getRecipientPolicy(ctx context.Context, h *Services, r api.Request) (api.Re
 }
 
 func putRecipientPolicy(ctx context.Context, h *Services, r api.Request) (api.Response, error) {
-	ifMatch, err := api.ParseIfMatch(r.Header.Get("If-Match"))
+	precondition, err := api.ParseIfMatch(r.Header)
+	if err != nil {
+		return api.Response{}, err
+	}
+	ifMatch, err := precondition.Expect(func() (int64, error) {
+		cur, err := h.Delivery.GetPolicy(ctx, r.Principal.TenantID)
+		return cur.Version, err
+	})
 	if err != nil {
 		return api.Response{}, err
 	}

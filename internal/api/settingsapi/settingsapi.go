@@ -53,7 +53,14 @@ func putSettings(ctx context.Context, tenants api.TenantSource, st *settings.Ser
 	if err != nil {
 		return api.Response{}, err
 	}
-	ifMatch, err := api.ParseIfMatch(r.Header.Get("If-Match"))
+	precondition, err := api.ParseIfMatch(r.Header)
+	if err != nil {
+		return api.Response{}, err
+	}
+	ifMatch, err := precondition.Expect(func() (int64, error) {
+		cur, err := st.Get(ctx, t.ID, t.DisplayName)
+		return cur.Version, err
+	})
 	if err != nil {
 		return api.Response{}, err
 	}
