@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -162,6 +163,23 @@ func TestSearchRefusalsAndTenantIsolation(t *testing.T) {
 	e.render(t, auth.ReportOperator, renderBody("executive_risk_brief", "json"))
 	page = e.search(t, "acme", auth.TenantAdmin, map[string]any{"page_size": 1})
 	requireError(t, e.call("POST", searchPath, tok, mustJSON(t, map[string]any{"page_size": 2, "cursor": page.NextCursor}), nil), 400, "invalid_cursor", "cursor")
+	// A cursor is sealed to its tenant and cannot be altered or made up: another tenant
+	// replaying it with the same filters, a rewritten position and an unsealed cursor of the
+	// old form are all refused.
+	globex := e.as("globex", auth.TenantAdmin)
+	requireError(t, e.call("POST", searchPath, globex, mustJSON(t, map[string]any{"page_size": 1, "cursor": page.NextCursor}), nil), 400, "invalid_cursor", "cursor")
+	_, tag, _ := strings.Cut(page.NextCursor, ".")
+	body, _ := base64.RawURLEncoding.DecodeString(strings.SplitN(page.NextCursor, ".", 2)[0])
+	last := string(body)
+	moved := last[:len(last)-1] + map[bool]string{true: "1", false: "0"}[strings.HasSuffix(last, "0")]
+	rewritten := base64.RawURLEncoding.EncodeToString([]byte(moved)) + "." + tag
+	unsealed := base64.RawURLEncoding.EncodeToString([]byte(`{"a":"` + last + `"}`))
+	for _, c := range []string{rewritten, unsealed, page.NextCursor + "x"} {
+		requireError(t, e.call("POST", searchPath, tok, mustJSON(t, map[string]any{"page_size": 1, "cursor": c}), nil), 400, "invalid_cursor", "cursor")
+	}
+	if next := e.search(t, "acme", auth.TenantAdmin, map[string]any{"page_size": 1, "cursor": page.NextCursor}); len(next.Results) != 1 || next.Results[0].ArtifactRef == page.Results[0].ArtifactRef {
+		t.Fatalf("own cursor does not continue: %v", refsOf(next.Results))
+	}
 	acmeBefore = e.evidenceCount("acme")
 
 	// Another tenant sees nothing of acme's and cannot tell its artifacts exist.

@@ -19,6 +19,7 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/delivery"
 	"github.com/cavra-enterprise/aispm-reports/internal/ingest"
 	"github.com/cavra-enterprise/aispm-reports/internal/manifest"
+	"github.com/cavra-enterprise/aispm-reports/internal/pagecursor"
 	"github.com/cavra-enterprise/aispm-reports/internal/ports"
 	"github.com/cavra-enterprise/aispm-reports/internal/scheduler"
 	"github.com/cavra-enterprise/aispm-reports/internal/search"
@@ -55,7 +56,7 @@ func Build(p ports.Set) *Services {
 	}
 	s.Artifacts = artifacts.NewService(p.Items, p.Objects, s.Ingest, p.Scheduler, st.Of, p.Signer, p.Clock)
 	s.Packages = manifest.NewService(p.Items, p.Objects, s.Artifacts, p.Signer, st.Of, p.Clock)
-	s.Search = search.NewService(p.Items, p.Objects, s.Artifacts, p.Clock)
+	s.Search = search.NewService(p.Items, p.Objects, s.Artifacts, p.Clock, pagecursor.New(p.Items))
 	s.Delivery = delivery.NewService(delivery.Ports{Items: p.Items, Objects: p.Objects, Artifacts: s.Artifacts,
 		Packages: s.Packages, Settings: st.Of, Mailer: p.Mailer, Gate: p.Gate, Scheduler: p.Scheduler, Clock: p.Clock})
 	s.Audit = newAuditWriter(p, st.Of)

@@ -8,8 +8,8 @@ package search
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -21,6 +21,7 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
 	"github.com/cavra-enterprise/aispm-reports/internal/evidence"
 	"github.com/cavra-enterprise/aispm-reports/internal/itemstore"
+	"github.com/cavra-enterprise/aispm-reports/internal/pagecursor"
 	"github.com/cavra-enterprise/aispm-reports/internal/problem"
 	"github.com/cavra-enterprise/aispm-reports/internal/ref"
 	"github.com/cavra-enterprise/aispm-reports/internal/render"
@@ -67,10 +68,17 @@ type Service struct {
 	presign   Presigner
 	artifacts ArtifactReader
 	clock     clock.Clock
+	cursors   Cursors
 }
 
-func NewService(items Items, presign Presigner, arts ArtifactReader, clk clock.Clock) *Service {
-	return &Service{items: items, presign: presign, artifacts: arts, clock: clk}
+// Cursors seals page cursors to a scope (pagecursor.Sealer).
+type Cursors interface {
+	Seal(ctx context.Context, scope string, position []byte) (string, error)
+	Open(ctx context.Context, scope, cursor string) ([]byte, error)
+}
+
+func NewService(items Items, presign Presigner, arts ArtifactReader, clk clock.Clock, cursors Cursors) *Service {
+	return &Service{items: items, presign: presign, artifacts: arts, clock: clk, cursors: cursors}
 }
 
 // Request is the body of POST /enterprise/aispm/reports/search.
@@ -171,31 +179,30 @@ func (r Request) filters() Filters {
 		From: r.From, To: r.To, Mode: r.Mode, PageSize: r.PageSize}
 }
 
-// cursor is the decoded form of an opaque cursor: where the last page stopped and which
-// filters it belongs to, so a cursor cannot be replayed with other filters.
-type cursor struct {
-	After   string `json:"a"`
-	Filters string `json:"f"`
+// errForeignCursor refuses a cursor issued to another tenant, for other filters, or altered.
+var errForeignCursor = problem.New(problem.Invalid, "invalid_cursor", "cursor", "the cursor does not belong to this search")
+
+// cursorScope is what a cursor is sealed to: the tenant and the digest of the filters.
+func cursorScope(tenantID, filtersDigest string) string {
+	return "search\x00" + tenantID + "\x00" + filtersDigest
 }
 
-func encodeCursor(c cursor) string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s, filtersDigest string) (string, error) {
-	if s == "" {
+// openCursor returns the artifact id a cursor resumes after ("" for the first page).
+func (s *Service) openCursor(ctx context.Context, tenantID, filtersDigest, c string) (string, error) {
+	if c == "" {
 		return "", nil
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	var c cursor
-	if err != nil || json.Unmarshal(raw, &c) != nil || c.Filters != filtersDigest {
-		return "", problem.New(problem.Invalid, "invalid_cursor", "cursor", "the cursor does not belong to this search")
+	pos, err := s.cursors.Open(ctx, cursorScope(tenantID, filtersDigest), c)
+	if errors.Is(err, pagecursor.ErrInvalid) {
+		return "", errForeignCursor
 	}
-	if _, ok := artifacts.ParseID(c.After); !ok {
-		return "", problem.New(problem.Invalid, "invalid_cursor", "cursor", "the cursor does not belong to this search")
+	if err != nil {
+		return "", fmt.Errorf("open cursor: %w", err)
 	}
-	return c.After, nil
+	if _, ok := artifacts.ParseID(string(pos)); !ok {
+		return "", errForeignCursor
+	}
+	return string(pos), nil
 }
 
 // Scope is what a role may see and download.
@@ -280,7 +287,7 @@ func (s *Service) Search(ctx context.Context, tenantID, role string, req Request
 	if err != nil {
 		return Response{}, err
 	}
-	after, err := decodeCursor(req.Cursor, fd)
+	after, err := s.openCursor(ctx, tenantID, fd, req.Cursor)
 	if err != nil {
 		return Response{}, err
 	}
@@ -292,7 +299,9 @@ func (s *Service) Search(ctx context.Context, tenantID, role string, req Request
 	}
 	out := Response{RBACScope: scope.Name, Mode: req.Mode, Results: res, Scanned: scanned}
 	if more {
-		out.NextCursor = encodeCursor(cursor{After: last, Filters: fd})
+		if out.NextCursor, err = s.cursors.Seal(ctx, cursorScope(tenantID, fd), []byte(last)); err != nil {
+			return Response{}, fmt.Errorf("seal cursor: %w", err)
+		}
 	}
 	return s.record(ctx, tenantID, role, f, out, now)
 }
