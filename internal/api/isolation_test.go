@@ -22,12 +22,7 @@ var isolationBodies = map[string]string{
 // field: no existence oracle) and change nothing in either tenant. A new path parameter fails
 // here until it gets a ref below.
 func TestNoRouteReachesAnotherTenantsResource(t *testing.T) {
-	e, art := deliveryEnv(t)
-	owner := map[string]string{"artifact": art}
-	owner["package"] = e.packageOf(t, art)
-	owner["distribution_ref"] = decodeDelivery(t, e.send(t, "key-isolation-1",
-		map[string]any{"artifact_ref": art, "channel": "portal", "recipients": []string{"auditor@partner.example"}})).DistributionRef
-	owner["evidence_ref"] = e.evidenceRecords(t, "acme")[0].Ref
+	e, owner := ownedResources(t)
 	notTenantResources := map[string]bool{"contract": true}
 
 	before := map[string]int{"acme": e.evidenceCount("acme"), "globex": e.evidenceCount("globex")}
@@ -69,6 +64,20 @@ func TestNoRouteReachesAnotherTenantsResource(t *testing.T) {
 		t.Fatalf("only %d foreign calls checked", checked)
 	}
 	t.Logf("%d foreign calls over the route table, all answered as unknown", checked)
+}
+
+// ownedResources is an environment where acme owns one real resource for every tenant
+// resource a route names in its path, keyed by the path parameter.
+func ownedResources(t *testing.T) (*env, map[string]string) {
+	t.Helper()
+	e, art := deliveryEnv(t)
+	owner := map[string]string{"artifact": art}
+	owner["package"] = e.packageOf(t, art)
+	owner["distribution_ref"] = decodeDelivery(t, e.send(t, "key-isolation-1",
+		map[string]any{"artifact_ref": art, "channel": "portal", "recipients": []string{"auditor@partner.example"}})).DistributionRef
+	owner["evidence_ref"] = e.evidenceRecords(t, "acme")[0].Ref
+	owner["contract"] = "delivery-audit-event"
+	return e, owner
 }
 
 func (e *env) packageOf(t *testing.T, art string) string {

@@ -121,6 +121,9 @@ func checkBody(route Route, req Request) error {
 		return ErrBodyTooLarge
 	}
 	if !route.TakesBody() {
+		if len(req.Body) > 0 {
+			return ErrBodyNotAllowed
+		}
 		return nil
 	}
 	ct := req.Header.Get("Content-Type")
@@ -191,6 +194,10 @@ func ProblemResponse(p *problem.Error) Response {
 
 // ErrBodyTooLarge is the refusal of a body too large to even read.
 var ErrBodyTooLarge = problem.New(problem.TooLarge, "body_too_large", "", "request body exceeds the limit for this endpoint")
+
+// ErrBodyNotAllowed refuses a body on a route that takes none (GET, DELETE): a caller who
+// sends filters there would otherwise get an answer that silently ignored them.
+var ErrBodyNotAllowed = problem.New(problem.Invalid, "body_not_allowed", "", "this endpoint takes no request body")
 
 // Log is the router's logger, for the adapters' own refusals.
 func (rt *Router) Log() *slog.Logger { return rt.log }

@@ -106,8 +106,8 @@ func (r Route) Allows(role auth.Role) bool { return slices.Contains(r.Roles, rol
 // MediaTypes lists every request media type the route takes, application/json first.
 func (r Route) MediaTypes() []string { return append([]string{MediaJSON}, r.Accepts...) }
 
-// TakesBody tells whether the route reads a request body; GET and DELETE take none, so
-// their Content-Type is never checked.
+// TakesBody tells whether the route reads a request body; GET and DELETE take none, and a
+// body sent to them is refused rather than ignored.
 func (r Route) TakesBody() bool { return r.Method != http.MethodGet && r.Method != http.MethodDelete }
 
 // BodyLimit is the largest request body the route takes, in bytes.
@@ -128,7 +128,9 @@ func (r Route) match(path string) (map[string]string, bool) {
 	params := map[string]string{}
 	for i, w := range want {
 		if strings.HasPrefix(w, "{") && strings.HasSuffix(w, "}") {
-			if got[i] == "" {
+			// A dot segment names no resource; taking it as an id would let a path like
+			// .../artifacts/.. reach code that joins ids into keys.
+			if got[i] == "" || got[i] == "." || got[i] == ".." {
 				return nil, false
 			}
 			params[w[1:len(w)-1]] = got[i]

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/api"
@@ -34,11 +35,11 @@ func Handler(rt *api.Router, authn api.Authenticator, opts Options) http.Handler
 	if opts.BodyTimeout <= 0 {
 		opts.BodyTimeout = DefaultBodyTimeout
 	}
-	mux := http.NewServeMux()
+	extra := http.NewServeMux()
 	for prefix, h := range opts.Extra {
-		mux.Handle(prefix, h)
+		extra.Handle(prefix, h)
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	serveAPI := func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(w, r, opts.BodyTimeout)
 		if err != nil {
 			p := refusal(err)
@@ -50,8 +51,19 @@ func Handler(rt *api.Router, authn api.Authenticator, opts Options) http.Handler
 		}
 		req := api.Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header, Body: body}
 		write(w, rt.ServeAuthenticated(r.Context(), authn, req))
+	}
+	// API paths go to the router as sent: a ServeMux would answer a path with dot segments
+	// or doubled slashes with a redirect to its cleaned form, so ".../artifacts/x/.." would
+	// reach another route. The router matches such a path to nothing (404).
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for prefix := range opts.Extra {
+			if strings.HasPrefix(r.URL.Path, prefix) {
+				extra.ServeHTTP(w, r)
+				return
+			}
+		}
+		serveAPI(w, r)
 	})
-	return mux
 }
 
 // readBody reads the whole body under a read deadline, then lifts it again: net/http's
