@@ -40,6 +40,9 @@ type Access struct {
 	// (AISPM_APPROVAL_STATE_MACHINE_ARN, AISPM_APPROVAL_ACTIVITY_ARN; start and describe
 	// executions of that machine, take and complete tasks of that activity).
 	Approvals bool
+	// TouchTokens: updates token records only (dynamodb:UpdateItem on the table where every
+	// partition key is TOKEN#...), to record a token's last use; nothing else is writable.
+	TouchTokens bool
 }
 
 // usesSigningKey tells whether the function gets the signing key's id.
@@ -85,10 +88,15 @@ var routeAccess = map[string]Access{
 	"post-distribution-approve": {Table: TableReadWrite, ObjectsRead: true, ObjectsWrite: true, Schedules: true, Mail: true, Approvals: true},
 	"post-distribution-deny":    {Table: TableReadWrite, Approvals: true},
 	"get-deliveries":            {Table: TableRead},
+	// Tokens are table items (hash-keyed records and evidence).
+	"get-tokens":        {Table: TableRead},
+	"post-token":        {Table: TableReadWrite},
+	"post-token-revoke": {Table: TableReadWrite},
+	"post-token-rotate": {Table: TableReadWrite},
 }
 
-// authorizerAccess: the authorizer only looks tokens up.
-var authorizerAccess = Access{Table: TableRead}
+// authorizerAccess: the authorizer looks tokens up and records their last use.
+var authorizerAccess = Access{Table: TableRead, TouchTokens: true}
 
 // The functions that serve no route (functions/<name>).
 const (

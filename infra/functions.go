@@ -119,7 +119,11 @@ func architecture(arch string) awslambda.Architecture {
 	return awslambda.Architecture_ARM_64()
 }
 
-// grant turns an Access into grant* calls: no hand-written IAM.
+// tokenPartitions are the partition keys of token records (internal/auth).
+const tokenPartitions = "TOKEN#*"
+
+// grant turns an Access into grant* calls: no hand-written IAM beyond the one condition
+// grant* cannot express.
 func (f *Functions) grant(fn awslambda.Function, a Access) {
 	d, signing := f.props.Data, f.props.SigningKey
 	switch a.Table {
@@ -127,6 +131,15 @@ func (f *Functions) grant(fn awslambda.Function, a Access) {
 		d.Table.GrantReadData(fn)
 	case TableReadWrite:
 		d.Table.GrantReadWriteData(fn)
+	}
+	if a.TouchTokens {
+		// No grant* covers one partition: a condition on the leading keys narrows it.
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("dynamodb:UpdateItem"),
+			Resources: &[]*string{d.Table.TableArn()},
+			Conditions: &map[string]any{"ForAllValues:StringLike": map[string]any{
+				"dynamodb:LeadingKeys": []string{tokenPartitions}}},
+		}))
 	}
 	if a.ObjectsRead {
 		d.Bucket.GrantRead(fn, nil)

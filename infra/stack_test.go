@@ -482,6 +482,7 @@ func TestLeastPrivilege(t *testing.T) {
 			want   bool
 		}{
 			{"dynamodb:PutItem", access.Table == TableReadWrite},
+			{"dynamodb:UpdateItem", access.Table == TableReadWrite || access.TouchTokens},
 			{"dynamodb:GetItem", access.Table != 0},
 			{"dynamodb:DescribeStream", name == auditWriterName}, // the one stream consumer
 			{"s3:GetObject*", access.ObjectsRead},
@@ -524,6 +525,33 @@ func TestLeastPrivilege(t *testing.T) {
 				t.Errorf("%s may %s on the WORM bucket", name, a)
 			}
 		}
+	}
+}
+
+// The authorizer records a token's last use and may write nothing else: its one write
+// action is limited to the token partitions.
+func TestAuthorizerWritesTokenRecordsOnly(t *testing.T) {
+	target := TargetAWS
+	id := functionsByName(t, target)[authorizerName]
+	found := false
+	for _, s := range policyStatements(target, functionRole(target, id)) {
+		acts := actions(s["Action"])
+		for _, a := range acts {
+			if a != "dynamodb:UpdateItem" && (strings.Contains(a, "Put") || strings.Contains(a, "Delete") || strings.Contains(a, "Update") || strings.Contains(a, "Write")) {
+				t.Errorf("authorizer may %s", a)
+			}
+		}
+		if !slices.Contains(acts, "dynamodb:UpdateItem") {
+			continue
+		}
+		found = true
+		keys, _ := s["Condition"].(obj)["ForAllValues:StringLike"].(obj)["dynamodb:LeadingKeys"].([]any)
+		if len(acts) != 1 || len(keys) != 1 || keys[0] != tokenPartitions {
+			t.Errorf("authorizer UpdateItem statement is not limited to %s: %v", tokenPartitions, s)
+		}
+	}
+	if !found {
+		t.Error("the authorizer cannot record a token's last use")
 	}
 }
 

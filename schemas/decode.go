@@ -44,6 +44,19 @@ func OrEmptyObject(body []byte) []byte {
 	return body
 }
 
+// EmptyObject accepts the body of a route that takes none but tolerates one: no bytes or
+// {}. A member is refused naming it.
+func EmptyObject(body []byte) error {
+	doc, err := DecodeBody(OrEmptyObject(body))
+	if err != nil {
+		return err
+	}
+	for k := range doc {
+		return problem.New(problem.Invalid, "schema_violation", k, "unknown field")
+	}
+	return nil
+}
+
 // DecodeValid reads a request body (DecodeBody), validates it against schema name and then
 // decodes it into into, refusing unknown fields. Refusals are problems naming the field.
 func DecodeValid(name string, body []byte, into any) error {

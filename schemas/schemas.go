@@ -36,6 +36,8 @@ const (
 	Policy         = "recipient-policy.schema.json"
 	SendRequest    = "send-request.schema.json"
 	Decision       = "approval-decision-request.schema.json"
+	TokenRequest   = "token-request.schema.json"
+	TokenRotate    = "token-rotate-request.schema.json"
 	// ErrorBody is the body of every 4xx/5xx answer (api.ErrorBody).
 	ErrorBody = "error.schema.json"
 )

@@ -2,8 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
+	"text/tabwriter"
+	"time"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
 	"github.com/cavra-enterprise/aispm-reports/internal/publicexport"
@@ -31,24 +36,92 @@ func tenantCmd(ctx context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
+const tokenUsage = `usage:
+  aispm-reports token issue TENANT ROLE [--ttl-days N]
+  aispm-reports token list TENANT
+  aispm-reports token revoke TENANT TOKEN_REF
+  aispm-reports token rotate TENANT TOKEN_REF [--ttl-days N]`
+
 func tokenCmd(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) != 3 || args[0] != "issue" {
-		return fmt.Errorf("usage: aispm-reports token issue TENANT ROLE")
+	args, ttl, err := ttlFlag(args)
+	if err != nil {
+		return err
+	}
+	if len(args) < 2 || (args[0] == "list") != (len(args) == 2) || len(args) > 3 {
+		return errors.New(tokenUsage)
 	}
 	a, _, err := openEmbedded(ctx)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if _, err := a.Tenants.Get(ctx, args[1]); err != nil {
-		return fmt.Errorf("tenant %s: %w", args[1], err)
+	tenant := args[1]
+	if _, err := a.Tenants.Get(ctx, tenant); err != nil {
+		return fmt.Errorf("tenant %s: %w", tenant, err)
 	}
-	secret, ref, err := a.Tokens.Issue(ctx, args[1], auth.Role(args[2]), "system")
-	if err != nil {
+	switch args[0] {
+	case "issue":
+		t, err := a.Tokens.IssueToken(ctx, auth.IssueRequest{TenantID: tenant, Role: auth.Role(args[2]), TTL: ttl, ActorRole: "system"})
+		if err != nil {
+			return err
+		}
+		return printIssued(out, t)
+	case "list":
+		list, err := a.Tokens.List(ctx, tenant)
+		if err != nil {
+			return err
+		}
+		return printTokens(out, list)
+	case "revoke":
+		if err := a.Tokens.Revoke(ctx, tenant, args[2], "system"); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintf(out, "revoked %s (other running processes refuse it within 5 s)\n", args[2])
 		return err
+	case "rotate":
+		t, err := a.Tokens.Rotate(ctx, auth.RotateRequest{TenantID: tenant, TokenRef: args[2], TTL: ttl, ActorRole: "system"})
+		if err != nil {
+			return err
+		}
+		return printIssued(out, t)
 	}
-	fmt.Fprintf(out, "%s\n%s\n", ref, secret)
-	return nil
+	return errors.New(tokenUsage)
+}
+
+// ttlFlag takes "--ttl-days N" out of args.
+func ttlFlag(args []string) ([]string, time.Duration, error) {
+	i := slices.Index(args, "--ttl-days")
+	if i < 0 {
+		return args, 0, nil
+	}
+	if i+1 >= len(args) {
+		return nil, 0, errors.New("--ttl-days needs a number of days")
+	}
+	n, err := strconv.Atoi(args[i+1])
+	if err != nil || n < 1 {
+		return nil, 0, errors.New("--ttl-days needs a whole number of days, at least 1")
+	}
+	return slices.Delete(slices.Clone(args), i, i+2), time.Duration(n) * 24 * time.Hour, nil
+}
+
+// printIssued shows the ref, then the secret alone on its own line (scripts read it), then
+// when it expires.
+func printIssued(out io.Writer, t auth.Issued) error {
+	_, err := fmt.Fprintf(out, "%s\n%s\nexpires %s (shown once: store it now)\n", t.TokenRef, t.Secret, t.ExpiresAt)
+	return err
+}
+
+func printTokens(out io.Writer, list []auth.Info) error {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "TOKEN\tROLE\tSTATUS\tCREATED\tEXPIRES\tLAST USED")
+	for _, t := range list {
+		last := t.LastUsedAt
+		if last == "" {
+			last = "never"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", t.TokenRef, t.Role, t.Status, t.CreatedAt, t.ExpiresAt, last)
+	}
+	return w.Flush()
 }
 
 func exportCmd(ctx context.Context, args []string, out io.Writer) error {

@@ -18,7 +18,14 @@ Usage:
   aispm-reports serve                       run the API on 127.0.0.1 with a demo tenant (embedded adapters)
   aispm-reports tenant create ID NAME [EDITION]
                                             create a tenant (edition: community, enterprise, enterprise_trial)
-  aispm-reports token issue TENANT ROLE     issue an API token (shown once)
+  aispm-reports token issue TENANT ROLE [--ttl-days N]
+                                            issue an API token (shown once; the tenant's default lifetime
+                                            unless --ttl-days, never past its maximum)
+  aispm-reports token list TENANT           list the tenant's tokens: role, status, expiry, last use
+  aispm-reports token revoke TENANT TOKEN_REF
+                                            revoke a token (running servers refuse it within 5 s)
+  aispm-reports token rotate TENANT TOKEN_REF [--ttl-days N]
+                                            replace a token by a new one of the same role (shown once)
   aispm-reports export TENANT CONTRACT      print a public-safe export (delivery-contract, setup-wizard-contract,
                                             export-package-manifest, retention-lifecycle, search-retrieval,
                                             recipient-policy, delivery-audit-event, approval-decision)

@@ -17,6 +17,7 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
 	"github.com/cavra-enterprise/aispm-reports/internal/config"
+	"github.com/cavra-enterprise/aispm-reports/internal/embedded/atomicfile"
 	"github.com/cavra-enterprise/aispm-reports/internal/localserver"
 	"github.com/cavra-enterprise/aispm-reports/internal/tenancy"
 )
@@ -81,26 +82,35 @@ func serve(ctx context.Context, out io.Writer, log *slog.Logger) error {
 }
 
 // ensureDemo creates the demo tenant and one token per role on first start. Tokens are
-// stored hashed, so their one clear copy goes to a 0600 file in the data folder for later starts.
+// stored hashed, so their one clear copy goes to a 0600 file in the data folder for later
+// starts; a token in it that no longer works (expired, revoked or rotated) is replaced.
 func ensureDemo(ctx context.Context, a *embeddedapp.App, dataDir string) (map[auth.Role]string, error) {
 	path := filepath.Join(dataDir, "demo-tokens.txt")
+	tokens := map[auth.Role]string{}
 	if b, err := os.ReadFile(path); err == nil {
-		return parseTokens(string(b)), nil
-	}
-	if _, err := a.Tenants.Create(ctx, demoTenant, "Demo Organization", tenancy.EnterpriseTrial); err != nil && !errors.Is(err, tenancy.ErrExists) {
+		tokens = parseTokens(string(b))
+	} else if _, err := a.Tenants.Create(ctx, demoTenant, "Demo Organization", tenancy.EnterpriseTrial); err != nil && !errors.Is(err, tenancy.ErrExists) {
 		return nil, fmt.Errorf("create demo tenant: %w", err)
 	}
-	tokens := map[auth.Role]string{}
-	var b strings.Builder
+	changed := false
 	for _, role := range auth.Roles {
+		if p, err := a.Tokens.Authenticate(ctx, "Bearer "+tokens[role]); err == nil && p.TenantID == demoTenant && p.Role == role {
+			continue
+		}
 		secret, _, err := a.Tokens.Issue(ctx, demoTenant, role, "system")
 		if err != nil {
 			return nil, err
 		}
-		tokens[role] = secret
-		fmt.Fprintf(&b, "%s=%s\n", role, secret)
+		tokens[role], changed = secret, true
 	}
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+	if !changed {
+		return tokens, nil
+	}
+	var b strings.Builder
+	for _, role := range auth.Roles {
+		fmt.Fprintf(&b, "%s=%s\n", role, tokens[role])
+	}
+	if err := atomicfile.Write(path, []byte(b.String()), 0o600); err != nil {
 		return nil, fmt.Errorf("save demo tokens: %w", err)
 	}
 	return tokens, nil

@@ -26,6 +26,7 @@ type coverageStep struct {
 type coverageState struct {
 	artifacts     []string
 	distributions []string
+	tokens        []string
 }
 
 // coverageSteps, in order: every route that is not a GET must have one. A new
@@ -91,6 +92,19 @@ var coverageSteps = []coverageStep{
 	}},
 	{"delete-artifact", func(t *testing.T, e *env, s *coverageState) reply {
 		return e.call("DELETE", artifactsPath+s.artifacts[1], e.as("acme", auth.TenantAdmin), nil, nil)
+	}},
+	{"post-token", func(t *testing.T, e *env, s *coverageState) reply {
+		r := e.call("POST", tokensPath, e.as("acme", auth.TenantAdmin), []byte(`{"role":"approver","ttl_days":30}`), nil)
+		s.tokens = append(s.tokens, issuedToken(t, r).TokenRef)
+		return r
+	}},
+	{"post-token-rotate", func(t *testing.T, e *env, s *coverageState) reply {
+		r := e.call("POST", tokensPath+"/"+s.tokens[0]+"/rotate", e.as("acme", auth.TenantAdmin), nil, nil)
+		s.tokens = append(s.tokens, issuedToken(t, r).TokenRef)
+		return r
+	}},
+	{"post-token-revoke", func(t *testing.T, e *env, s *coverageState) reply {
+		return e.call("POST", tokensPath+"/"+s.tokens[1]+"/revoke", e.as("acme", auth.TenantAdmin), nil, nil)
 	}},
 }
 

@@ -77,6 +77,7 @@ func ownedResources(t *testing.T) (*env, map[string]string) {
 		map[string]any{"artifact_ref": art, "channel": "portal", "recipients": []string{"auditor@partner.example"}})).DistributionRef
 	owner["evidence_ref"] = e.evidenceRecords(t, "acme")[0].Ref
 	owner["contract"] = "delivery-audit-event"
+	owner["token"] = issuedToken(t, e.call("POST", tokensPath, e.as("acme", auth.TenantAdmin), []byte(`{"role":"auditor_viewer"}`), nil)).TokenRef
 	return e, owner
 }
 

@@ -87,6 +87,11 @@ func Routes() []Route {
 		{Name: "post-distribution-deny", Method: "POST", Path: reports + "/distributions/{distribution_ref}/deny", Roles: approvalRoles},
 		{Name: "get-deliveries", Method: "GET", Path: reports + "/deliveries", Roles: allRoles,
 			Query: []string{"status", "channel", "report_id", "from", "to", "limit", "cursor"}}, // delivery.ParseFilter
+		// API tokens of the caller's own tenant: the tenant admin's alone.
+		{Name: "get-tokens", Method: "GET", Path: reports + "/tokens", Roles: adminOnly},
+		{Name: "post-token", Method: "POST", Path: reports + "/tokens", Roles: adminOnly},
+		{Name: "post-token-revoke", Method: "POST", Path: reports + "/tokens/{token}/revoke", Roles: adminOnly},
+		{Name: "post-token-rotate", Method: "POST", Path: reports + "/tokens/{token}/rotate", Roles: adminOnly},
 	}
 }
 

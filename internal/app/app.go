@@ -13,6 +13,7 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/api/openapiapi"
 	"github.com/cavra-enterprise/aispm-reports/internal/api/reportapi"
 	"github.com/cavra-enterprise/aispm-reports/internal/api/settingsapi"
+	"github.com/cavra-enterprise/aispm-reports/internal/api/tokenapi"
 	"github.com/cavra-enterprise/aispm-reports/internal/artifacts"
 	"github.com/cavra-enterprise/aispm-reports/internal/audit"
 	"github.com/cavra-enterprise/aispm-reports/internal/auth"
@@ -48,7 +49,7 @@ type Services struct {
 func Build(p ports.Set) *Services {
 	st := settings.NewService(p.Items, p.Clock)
 	s := &Services{
-		Tokens:   auth.NewTokens(p.Items, p.Clock),
+		Tokens:   auth.NewTokens(p.Items, p.Clock, st.TokenLifetimes),
 		Tenants:  tenancy.NewRegistry(p.Items, p.Clock),
 		Settings: st,
 		Ingest:   ingest.NewService(p.Items, p.Objects, st.OperationalRetentionDays, p.Clock),
@@ -75,6 +76,7 @@ func (s *Services) Handlers() api.Handlers {
 		settingsapi.Handlers(s.Tenants, s.Settings),
 		ingestapi.Handlers(s.Ingest),
 		reportapi.Handlers(s.Reports),
+		tokenapi.Handlers(s.Tokens),
 	)
 	if err != nil {
 		panic(err) // two packages claim one route: a wiring bug that every test run catches

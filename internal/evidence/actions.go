@@ -8,6 +8,7 @@ const (
 	TenantCreated   Action = "tenant.created"
 	TokenIssued     Action = "token.issued"
 	TokenRevoked    Action = "token.revoked"
+	TokenRotated    Action = "token.rotated"
 	SettingsUpdated Action = "settings.updated"
 	IngestAccepted  Action = "ingest.accepted"
 
@@ -32,7 +33,7 @@ const (
 )
 
 var registered = map[Action]bool{
-	TenantCreated: true, TokenIssued: true, TokenRevoked: true,
+	TenantCreated: true, TokenIssued: true, TokenRevoked: true, TokenRotated: true,
 	SettingsUpdated: true, IngestAccepted: true,
 	ReportRendered: true, PackageSigned: true, LegalHoldSet: true, LegalHoldReleased: true,
 	ArtifactExpired: true, ArtifactDeleted: true, DeletionReadiness: true, SearchPerformed: true,

@@ -33,4 +33,7 @@ var bodies = map[string]body{
 	"post-send":                 {schema: ref(schemas.SendRequest)},
 	"post-distribution-approve": {schema: ref(schemas.Decision), optional: true},
 	"post-distribution-deny":    {schema: ref(schemas.Decision), optional: true},
+	"post-token":                {schema: ref(schemas.TokenRequest)},
+	"post-token-revoke":         {schema: emptyObject, optional: true},
+	"post-token-rotate":         {schema: ref(schemas.TokenRotate), optional: true},
 }

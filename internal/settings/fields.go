@@ -140,6 +140,14 @@ var Fields = []Field{
 	{Name: "CAVRA_REPORT_RETENTION_AUDIT_DAYS", Step: StepSchedule, Path: "retention_days.audit_record", Required: true,
 		Requirement: fmt.Sprintf("%d to %d days", MinAuditDays, MaxRetentionDays),
 		check:       func(s Settings) error { return between(s.RetentionDays.AuditRecord, MinAuditDays, MaxRetentionDays) }},
+	{Name: "CAVRA_REPORT_TOKEN_DEFAULT_TTL_DAYS", Step: StepSchedule, Path: "access_tokens.default_ttl_days", Required: true,
+		Requirement: "1 day to access_tokens.max_ttl_days",
+		check: func(s Settings) error {
+			return between(s.AccessTokens.DefaultTTLDays, 1, max(1, s.AccessTokens.MaxTTLDays))
+		}},
+	{Name: "CAVRA_REPORT_TOKEN_MAX_TTL_DAYS", Step: StepSchedule, Path: "access_tokens.max_ttl_days", Required: true,
+		Requirement: fmt.Sprintf("1 to %d days", MaxTokenTTLDays),
+		check:       func(s Settings) error { return between(s.AccessTokens.MaxTTLDays, 1, MaxTokenTTLDays) }},
 }
 
 var regionPattern = lazyregexp.New(`^[a-z]{2}(-gov)?-[a-z]+-\d$`)

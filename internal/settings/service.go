@@ -76,6 +76,24 @@ func (s *Service) OperationalRetentionDays(ctx context.Context, tenantID string)
 	return st.RetentionDays.OperationalRecord, err
 }
 
+// TokenLifetimes is the tenant's default and maximum API token lifetime. Settings saved
+// before tokens expired have neither: they get the defaults.
+func (s *Service) TokenLifetimes(ctx context.Context, tenantID string) (def, max time.Duration, err error) {
+	st, err := s.Of(ctx, tenantID)
+	if err != nil {
+		return 0, 0, err
+	}
+	d, m := st.AccessTokens.DefaultTTLDays, st.AccessTokens.MaxTTLDays
+	if m <= 0 {
+		m = DefaultTokenMaxDays
+	}
+	if d <= 0 {
+		d = min(DefaultTokenTTLDays, m)
+	}
+	const day = 24 * time.Hour
+	return time.Duration(d) * day, time.Duration(m) * day, nil
+}
+
 func current(st Settings, version int64, configured bool, updated string) (Current, error) {
 	d, err := canonjson.DigestOf(st)
 	if err != nil {

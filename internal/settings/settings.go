@@ -15,6 +15,7 @@ type Settings struct {
 	ScheduleAndAudit    ScheduleAndAudit    `json:"schedule_and_audit"`
 	Branding            Branding            `json:"branding"`
 	RetentionDays       RetentionDays       `json:"retention_days"`
+	AccessTokens        AccessTokens        `json:"access_tokens"`
 }
 
 type OrganizationProfile struct {
@@ -59,6 +60,20 @@ type Branding struct {
 	LogoRef           string `json:"logo_ref,omitempty"`
 }
 
+// AccessTokens bound API token lifetimes: a token is issued for DefaultTTLDays unless asked
+// for less or more, and never for more than MaxTTLDays.
+type AccessTokens struct {
+	DefaultTTLDays int `json:"default_ttl_days"`
+	MaxTTLDays     int `json:"max_ttl_days"`
+}
+
+// Token lifetime bounds, in days.
+const (
+	DefaultTokenTTLDays = 90
+	DefaultTokenMaxDays = 365
+	MaxTokenTTLDays     = 730
+)
+
 // RetentionDays per retention class. legal_hold has no duration: it lasts until released.
 type RetentionDays struct {
 	OperationalRecord int `json:"operational_record"`
@@ -96,5 +111,6 @@ func Defaults(displayName string) Settings {
 		},
 		Branding:      Branding{PrimaryColor: "#1F3A5F", AccentColor: "#2E86AB"},
 		RetentionDays: RetentionDays{OperationalRecord: 90, GovernanceRecord: 365, AuditRecord: 2555},
+		AccessTokens:  AccessTokens{DefaultTTLDays: DefaultTokenTTLDays, MaxTTLDays: DefaultTokenMaxDays},
 	}
 }

@@ -38,5 +38,5 @@ func handler(ctx context.Context, lookup config.Lookup) (any, error) {
 		return nil, err
 	}
 	items := dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, clock.System{})
-	return lambdaauth.Authorizer(auth.NewTokens(items, clock.System{})), nil
+	return lambdaauth.Authorizer(auth.NewTokens(items, clock.System{}, nil)), nil
 }

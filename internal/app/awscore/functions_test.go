@@ -16,6 +16,7 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/api/ingestapi"
 	"github.com/cavra-enterprise/aispm-reports/internal/api/openapiapi"
 	"github.com/cavra-enterprise/aispm-reports/internal/api/settingsapi"
+	"github.com/cavra-enterprise/aispm-reports/internal/api/tokenapi"
 	"github.com/cavra-enterprise/aispm-reports/internal/app/awscore"
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
 	"github.com/cavra-enterprise/aispm-reports/internal/embedded/sqlitestore"
@@ -31,6 +32,7 @@ var builders = map[string]awscore.Builder{
 	"settingsapi.FromPorts": settingsapi.FromPorts,
 	"ingestapi.FromPorts":   ingestapi.FromPorts,
 	"openapiapi.FromPorts":  openapiapi.FromPorts,
+	"tokenapi.FromPorts":    tokenapi.FromPorts,
 }
 
 // lightFunction is a functions/<name>/main.go that calls awscore.StartRoute.
