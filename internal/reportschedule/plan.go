@@ -154,12 +154,12 @@ func compileWindow(w BlackoutWindow) (window, bool) {
 		return cw, false
 	}
 	switch w.Kind {
-	case Absolute:
+	case AbsoluteWindow:
 		from, err1 := time.Parse(time.RFC3339, w.StartsAt)
 		to, err2 := time.Parse(time.RFC3339, w.EndsAt)
 		cw.absolute, cw.from, cw.to = true, from, to
 		return cw, err1 == nil && err2 == nil && to.After(from)
-	case Recurring:
+	case WeeklyWindow:
 		var ok1, ok2, ok3 bool
 		cw.dows, ok1 = dayMask(w.Days)
 		cw.startMin, ok2 = parseClock(w.Start, false)

@@ -43,8 +43,8 @@ type Cadence struct {
 type BlackoutKind string
 
 const (
-	Absolute BlackoutKind = "absolute" // one interval between two instants
-	Recurring BlackoutKind = "weekly"  // the same local hours on given weekdays
+	AbsoluteWindow BlackoutKind = "absolute" // one interval between two instants
+	WeeklyWindow   BlackoutKind = "weekly"   // the same local hours on given weekdays
 )
 
 // Behavior is what a blackout window does to a fire that falls inside it.

@@ -218,9 +218,9 @@ func checkBlackouts(s *Spec, l Limits) *problem.Error {
 		}
 		var err *problem.Error
 		switch w.Kind {
-		case Absolute:
+		case AbsoluteWindow:
 			err = checkAbsolute(w, field)
-		case Recurring:
+		case WeeklyWindow:
 			err = checkWeekly(w, field)
 		default:
 			err = problem.InvalidField(field("kind"), "must be absolute or weekly")
