@@ -84,7 +84,10 @@ func Validate(spec Spec, limits Limits) error {
 	if err := p.checkMinInterval(limits); err != nil {
 		return err
 	}
-	return p.checkFires(limits)
+	if err := p.checkFires(limits); err != nil {
+		return err // only a non-nil *problem.Error may become an error
+	}
+	return nil
 }
 
 func checkZone(s *Spec, _ Limits) *problem.Error {
