@@ -13,11 +13,14 @@ import (
 // follow the rules itself:
 //
 //   - day of month: every day the month rule can land on (clamping, business-day moves,
-//     the holidays in the spec), e.g. the 31st → 28-31, last business day → 26-31;
+//     the holidays in the spec), e.g. the 31st → 28-31; where holidays move the day, a
+//     further week (holidayMargin) so holidays the tenant adds later are still covered:
+//     last business day → 19-31, the 15th on business days → 6-15;
 //   - time: when the zone's clocks jump over the local time, the instant after the gap
 //     fires too, so 02:30 in New York also registers 03:00.
 //
-// It depends on the spec's holidays: recompute it whenever the spec changes. A cron or
+// Holidays moving a fire by more than that week are covered only once it is recomputed
+// from a spec that lists them: recompute it whenever the spec or its calendar changes. A cron or
 // rate cadence is its own candidate (a rate() counts from RateAnchor). "" for a spec that
 // does not compile.
 func CandidateExpression(spec Spec) string {
@@ -67,9 +70,14 @@ func RateAnchor(spec Spec) (time.Time, bool) {
 
 const weekdaysMask uint8 = 0b0111110
 
+// holidayMargin is how many days beyond the weekend-only moves the candidate allows a
+// business-day rule to move for holidays not yet in the spec (one holiday week).
+const holidayMargin = 7
+
 // possibleMonthDays is every day of the month the monthly rule can fire on. Without
 // holidays a month's fire depends only on its length and first weekday, and 2001-2028 is
-// a full cycle of those; months holding a holiday are then added one by one.
+// a full cycle of those; holidayMargin widens that for rules holidays can move, and the
+// months holding a listed holiday are then added one by one.
 func (p *plan) possibleMonthDays() []int {
 	seen := map[int]bool{}
 	add := func(q *plan, y, m int) {
@@ -88,6 +96,9 @@ func (p *plan) possibleMonthDays() []int {
 			add(&plain, y, m)
 		}
 	}
+	if p.lastBD || p.bdo {
+		widen(seen)
+	}
 	for _, h := range p.holidays {
 		y, m, _ := civilFromDay(h)
 		add(p, y, m)
@@ -104,20 +115,39 @@ func (p *plan) possibleMonthDays() []int {
 	return days
 }
 
+// widen adds holidayMargin days below the lowest landing day and, when that runs out of
+// the month (the rule then moves forward), as many above the highest.
+func widen(seen map[int]bool) {
+	lo, hi := 32, 0
+	for d := range seen {
+		lo, hi = min(lo, d), max(hi, d)
+	}
+	if hi == 0 {
+		return
+	}
+	if lo-holidayMargin < 1 {
+		hi = min(31, hi+holidayMargin)
+	}
+	for d := max(1, lo-holidayMargin); d <= hi; d++ {
+		seen[d] = true
+	}
+}
+
 // gapLandings are the local minutes of day at which a fire lands when the zone's clocks
 // jump over the cadence's time: the first valid instant after each such gap, between the
 // start date (or 2000) and the end date (or 2100).
 func (p *plan) gapLandings() []int {
-	from, to := dayFromCivil(2000, 1, 1), dayFromCivil(2100, 1, 1)
+	from := dayFromCivil(2000, 1, 1)
 	if p.hasStart {
 		from = p.start
 	}
+	to := from + 100*366
 	if p.hasEnd {
 		to = p.end + 1
 	}
 	var out []int
 	t, stop := localInstant(from, 0, p.loc), localInstant(to, 0, p.loc)
-	for range 1000 {
+	for range 1000 { // a century of twice-yearly changes
 		_, end := t.ZoneBounds()
 		if end.IsZero() || end.After(stop) {
 			break
