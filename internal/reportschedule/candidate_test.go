@@ -81,3 +81,31 @@ func TestCandidateIsSuperset(t *testing.T) {
 		t.Fatalf("only %d fires checked; the sample is too thin", total)
 	}
 }
+
+// TestCandidateToleratesLaterHolidays registers the candidate of a spec without holidays,
+// then adds a holiday week (Christmas to New Year) to the tenant calendar: the fires of the
+// updated spec must still be firings of the old candidate.
+func TestCandidateToleratesLaterHolidays(t *testing.T) {
+	week := []string{"2026-12-24", "2026-12-25", "2026-12-28", "2026-12-29", "2026-12-30", "2026-12-31", "2027-01-01"}
+	for _, c := range []Cadence{
+		{Kind: Monthly, Time: "09:00", LastBusinessDay: true},
+		{Kind: Monthly, Time: "09:00", DayOfMonth: 31},
+		{Kind: Monthly, Time: "09:00", DayOfMonth: 1},
+		{Kind: Quarterly, Time: "09:00", DayOfMonth: 1},
+		{Kind: Monthly, Time: "09:00", DayOfMonth: 30},
+	} {
+		before := Spec{Timezone: "Europe/London", Cadence: c, BusinessDaysOnly: true}
+		e, err := scheduler.ParseExpression(CandidateExpression(before))
+		if err != nil {
+			t.Fatal(err)
+		}
+		after := before
+		after.Holidays = week
+		loc, _ := scheduler.Location(after.Timezone)
+		for _, f := range fires(t, after, utc(t, "2026-11-01T00:00:00Z"), utc(t, "2027-03-01T00:00:00Z")) {
+			if got, ok := e.Next(f.Add(-time.Second), time.Time{}, loc); !ok || !got.Equal(f) {
+				t.Errorf("%+v: fire %s missed by the earlier candidate", c, f.In(loc))
+			}
+		}
+	}
+}

@@ -51,6 +51,7 @@ func compile(spec *Spec) (*plan, bool) {
 	if !p.readDates(spec) || !p.readCadence(&spec.Cadence) {
 		return nil, false
 	}
+	p.windows = make([]window, 0, len(spec.BlackoutWindows))
 	for _, w := range spec.BlackoutWindows {
 		cw, ok := compileWindow(w)
 		if !ok {
@@ -62,6 +63,7 @@ func compile(spec *Spec) (*plan, bool) {
 }
 
 func (p *plan) readDates(spec *Spec) bool {
+	p.holidays = make([]day, 0, len(spec.Holidays))
 	for _, h := range spec.Holidays {
 		d, ok := parseDate(h)
 		if !ok {
