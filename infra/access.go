@@ -88,6 +88,16 @@ var routeAccess = map[string]Access{
 	"post-distribution-approve": {Table: TableReadWrite, ObjectsRead: true, ObjectsWrite: true, Schedules: true, Mail: true, Approvals: true},
 	"post-distribution-deny":    {Table: TableReadWrite, Approvals: true},
 	"get-deliveries":            {Table: TableRead},
+	// Schedules: a table item and its entry in the tenant's EventBridge Scheduler group;
+	// creating and changing one reads the recipient policy and parses the render.
+	"post-schedule":        {Table: TableReadWrite, Schedules: true},
+	"get-schedules":        {Table: TableRead},
+	"get-schedule":         {Table: TableRead},
+	"patch-schedule":       {Table: TableReadWrite, Schedules: true},
+	"post-schedule-pause":  {Table: TableReadWrite, Schedules: true},
+	"post-schedule-resume": {Table: TableReadWrite, Schedules: true},
+	"delete-schedule":      {Table: TableReadWrite, Schedules: true},
+	"get-schedule-runs":    {Table: TableRead},
 	// Tokens are table items (hash-keyed records and evidence).
 	"get-tokens":        {Table: TableRead},
 	"post-token":        {Table: TableReadWrite},
@@ -117,7 +127,9 @@ var triggerAccess = map[string]Access{
 	// transaction) and delivery retry sweeps: a retry delivers like a send (attachment or
 	// link, GRC export, mail), schedules the next retry in the tenant's group, and expires
 	// approvals past their window (reading and closing their gate).
-	scheduleRunnerName: {Table: TableReadWrite, ObjectsRead: true, ObjectsWrite: true, Schedules: true, Mail: true, Approvals: true},
+	// It also runs report schedules: renders (signing a package when a run sends several
+	// formats) and sends like post-render and post-send.
+	scheduleRunnerName: {Table: TableReadWrite, ObjectsRead: true, ObjectsWrite: true, Schedules: true, Mail: true, Approvals: true, Sign: true},
 }
 
 // accessFor returns the access of every route, or an error naming the routes without one

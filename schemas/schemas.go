@@ -38,6 +38,8 @@ const (
 	Decision       = "approval-decision-request.schema.json"
 	TokenRequest   = "token-request.schema.json"
 	TokenRotate    = "token-rotate-request.schema.json"
+	// ScheduleRequest is the body of POST .../schedules and PATCH .../schedules/{schedule}.
+	ScheduleRequest = "schedule-request.schema.json"
 	// ErrorBody is the body of every 4xx/5xx answer (api.ErrorBody).
 	ErrorBody = "error.schema.json"
 )

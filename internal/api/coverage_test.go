@@ -27,6 +27,7 @@ type coverageState struct {
 	artifacts     []string
 	distributions []string
 	tokens        []string
+	schedule      string
 }
 
 // coverageSteps, in order: every route that is not a GET must have one. A new
@@ -92,6 +93,31 @@ var coverageSteps = []coverageStep{
 	}},
 	{"delete-artifact", func(t *testing.T, e *env, s *coverageState) reply {
 		return e.call("DELETE", artifactsPath+s.artifacts[1], e.as("acme", auth.TenantAdmin), nil, nil)
+	}},
+	{"post-schedule", func(t *testing.T, e *env, s *coverageState) reply {
+		body := scheduleBody(func(b, _ map[string]any) {
+			b["delivery"] = map[string]any{"channel": "portal", "recipients": []string{"ops@acme.example"}}
+		})
+		r := e.call("POST", schedulesPath, e.as("acme", auth.ReportOperator), mustJSON(t, body), nil)
+		var v scheduleView
+		json.Unmarshal(r.body, &v)
+		s.schedule = v.ScheduleRef
+		return r
+	}},
+	{"patch-schedule", func(t *testing.T, e *env, s *coverageState) reply {
+		return e.call("PATCH", schedulesPath+"/"+s.schedule, e.as("acme", auth.ReportOperator), []byte(`{"name":"Renamed"}`), nil)
+	}},
+	{"post-schedule-pause", func(t *testing.T, e *env, s *coverageState) reply {
+		// The runner's step first: the next nominal fire records a run.
+		next, _ := time.Parse(time.RFC3339, e.call("GET", schedulesPath+"/"+s.schedule, e.as("acme", auth.TenantAdmin), nil, nil).json(t)["next_run_at"].(string))
+		e.tickAt(t, next.Format(time.RFC3339))
+		return e.call("POST", schedulesPath+"/"+s.schedule+"/pause", e.as("acme", auth.ReportOperator), nil, nil)
+	}},
+	{"post-schedule-resume", func(t *testing.T, e *env, s *coverageState) reply {
+		return e.call("POST", schedulesPath+"/"+s.schedule+"/resume", e.as("acme", auth.ReportOperator), nil, nil)
+	}},
+	{"delete-schedule", func(t *testing.T, e *env, s *coverageState) reply {
+		return e.call("DELETE", schedulesPath+"/"+s.schedule, e.as("acme", auth.ReportOperator), nil, nil)
 	}},
 	{"post-token", func(t *testing.T, e *env, s *coverageState) reply {
 		r := e.call("POST", tokensPath, e.as("acme", auth.TenantAdmin), []byte(`{"role":"approver","ttl_days":30}`), nil)

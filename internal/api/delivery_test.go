@@ -51,6 +51,7 @@ type deliveryReply struct {
 	SubjectDigest   string             `json:"subject_digest"`
 	Approval        *delivery.Approval `json:"approval"`
 	StatusReason    string             `json:"status_reason"`
+	NextAttemptAt   string             `json:"next_attempt_at"`
 }
 
 func decodeDelivery(t *testing.T, r reply) deliveryReply {

@@ -48,9 +48,7 @@ func newEnv(t testing.TB) *env {
 	e := &env{t: t, app: a, dir: dir, clock: clk, tokens: map[string]map[auth.Role]string{}}
 	// Tests jump the clock by years (retention, expiry); their tokens are issued to outlive
 	// that, through the same store the server authenticates against.
-	issuer := auth.NewTokens(a.Items, clk, func(context.Context, string) (time.Duration, time.Duration, error) {
-		return 100 * 365 * 24 * time.Hour, 100 * 365 * 24 * time.Hour, nil
-	})
+	issuer := auth.NewTokens(a.Items, clk, auth.Fixed(100*365*24*time.Hour))
 	for _, id := range []string{"acme", "globex"} {
 		if _, err := a.Tenants.Create(ctx, id, id+" Corp", tenancy.Enterprise); err != nil {
 			t.Fatal(err)

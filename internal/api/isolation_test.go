@@ -14,6 +14,7 @@ import (
 var isolationBodies = map[string]string{
 	"post-legal-hold":         `{"case_ref":"case:isolation"}`,
 	"post-legal-hold-release": `{"case_ref":"case:isolation"}`,
+	"patch-schedule":          `{"name":"isolation"}`,
 }
 
 // TestNoRouteReachesAnotherTenantsResource walks the route table: every route naming a
@@ -77,6 +78,7 @@ func ownedResources(t *testing.T) (*env, map[string]string) {
 		map[string]any{"artifact_ref": art, "channel": "portal", "recipients": []string{"auditor@partner.example"}})).DistributionRef
 	owner["evidence_ref"] = e.evidenceRecords(t, "acme")[0].Ref
 	owner["contract"] = "delivery-audit-event"
+	owner["schedule"] = e.createSchedule(t, scheduleBody(nil)).ScheduleRef
 	owner["token"] = issuedToken(t, e.call("POST", tokensPath, e.as("acme", auth.TenantAdmin), []byte(`{"role":"auditor_viewer"}`), nil)).TokenRef
 	return e, owner
 }

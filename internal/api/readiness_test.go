@@ -66,7 +66,7 @@ func TestExportReadinessView(t *testing.T) {
 
 	fresh := checkReadiness(t, e)
 	for name, want := range map[string]string{
-		"setup-wizard-contract": "", "delivery-contract": "schedules_endpoint_not_served", "export-package-manifest": "no_package",
+		"setup-wizard-contract": "", "delivery-contract": "", "export-package-manifest": "no_package",
 		"retention-lifecycle": "no_artifact", "search-retrieval": "no_search no_retrieval", "kpi-metrics": "not_implemented",
 	} {
 		if got := strings.Join(conditionCodes(fresh[name]), " "); got != want {

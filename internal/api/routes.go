@@ -52,6 +52,8 @@ var (
 	policyRead    = []auth.Role{auth.TenantAdmin, auth.ReportOperator, auth.Approver, auth.SecurityLeadership}
 	sendRoles     = []auth.Role{auth.TenantAdmin, auth.ReportOperator}
 	approvalRoles = []auth.Role{auth.Approver, auth.SecurityLeadership}
+	// scheduleRead see schedules, recipients included.
+	scheduleRead = []auth.Role{auth.TenantAdmin, auth.ReportOperator, auth.SecurityLeadership}
 	// proofRoles may read inclusion proofs: the roles that answer to auditors.
 	proofRoles = []auth.Role{auth.AuditorViewer, auth.SecurityLeadership, auth.TenantAdmin}
 )
@@ -87,6 +89,15 @@ func Routes() []Route {
 		{Name: "post-distribution-deny", Method: "POST", Path: reports + "/distributions/{distribution_ref}/deny", Roles: approvalRoles},
 		{Name: "get-deliveries", Method: "GET", Path: reports + "/deliveries", Roles: allRoles,
 			Query: []string{"status", "channel", "report_id", "from", "to", "limit", "cursor"}}, // delivery.ParseFilter
+		// Report schedules: the roles that render manage them; readers see recipients too.
+		{Name: "post-schedule", Method: "POST", Path: reports + "/schedules", Roles: renderRoles},
+		{Name: "get-schedules", Method: "GET", Path: reports + "/schedules", Roles: scheduleRead, Query: []string{"status", "cursor", "limit"}},
+		{Name: "get-schedule", Method: "GET", Path: reports + "/schedules/{schedule}", Roles: scheduleRead},
+		{Name: "patch-schedule", Method: "PATCH", Path: reports + "/schedules/{schedule}", Roles: renderRoles},
+		{Name: "post-schedule-pause", Method: "POST", Path: reports + "/schedules/{schedule}/pause", Roles: renderRoles},
+		{Name: "post-schedule-resume", Method: "POST", Path: reports + "/schedules/{schedule}/resume", Roles: renderRoles},
+		{Name: "delete-schedule", Method: "DELETE", Path: reports + "/schedules/{schedule}", Roles: renderRoles},
+		{Name: "get-schedule-runs", Method: "GET", Path: reports + "/schedules/{schedule}/runs", Roles: scheduleRead, Query: []string{"cursor", "limit"}},
 		// API tokens of the caller's own tenant: the tenant admin's alone.
 		{Name: "get-tokens", Method: "GET", Path: reports + "/tokens", Roles: adminOnly},
 		{Name: "post-token", Method: "POST", Path: reports + "/tokens", Roles: adminOnly},

@@ -12,6 +12,7 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/api/ingestapi"
 	"github.com/cavra-enterprise/aispm-reports/internal/api/openapiapi"
 	"github.com/cavra-enterprise/aispm-reports/internal/api/reportapi"
+	"github.com/cavra-enterprise/aispm-reports/internal/api/scheduleapi"
 	"github.com/cavra-enterprise/aispm-reports/internal/api/settingsapi"
 	"github.com/cavra-enterprise/aispm-reports/internal/api/tokenapi"
 	"github.com/cavra-enterprise/aispm-reports/internal/artifacts"
@@ -22,6 +23,7 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/manifest"
 	"github.com/cavra-enterprise/aispm-reports/internal/pagecursor"
 	"github.com/cavra-enterprise/aispm-reports/internal/ports"
+	"github.com/cavra-enterprise/aispm-reports/internal/reportschedule"
 	"github.com/cavra-enterprise/aispm-reports/internal/scheduler"
 	"github.com/cavra-enterprise/aispm-reports/internal/search"
 	"github.com/cavra-enterprise/aispm-reports/internal/settings"
@@ -39,6 +41,7 @@ type Services struct {
 	Packages  *manifest.Service
 	Search    *search.Service
 	Delivery  *delivery.Service
+	Schedules *reportschedule.Service
 	Signer    signer.Signer
 	Audit     *audit.Writer
 	// Reports also gathers what the public exports read (the CLI's export command).
@@ -60,6 +63,8 @@ func Build(p ports.Set) *Services {
 	s.Search = search.NewService(p.Items, p.Objects, s.Artifacts, p.Clock, pagecursor.New(p.Items))
 	s.Delivery = delivery.NewService(delivery.Ports{Items: p.Items, Objects: p.Objects, Artifacts: s.Artifacts,
 		Packages: s.Packages, Settings: st.Of, Mailer: p.Mailer, Gate: p.Gate, Scheduler: p.Scheduler, Clock: p.Clock})
+	s.Schedules = reportschedule.NewService(reportschedule.Ports{Items: p.Items, Scheduler: p.Scheduler, Tenants: s.Tenants,
+		Renderer: s.Artifacts, Packager: s.Packages, Sender: s.Delivery, Settings: st.Of, Clock: p.Clock})
 	s.Audit = newAuditWriter(p, st.Of)
 	s.Reports = &reportapi.Services{Tenants: s.Tenants, Settings: s.Settings, Artifacts: s.Artifacts, Packages: s.Packages,
 		Search: s.Search, Delivery: s.Delivery, Signer: p.Signer, Proofs: s.Audit, Items: p.Items}
@@ -77,6 +82,7 @@ func (s *Services) Handlers() api.Handlers {
 		ingestapi.Handlers(s.Ingest),
 		reportapi.Handlers(s.Reports),
 		tokenapi.Handlers(s.Tokens),
+		scheduleapi.Handlers(s.Tenants, s.Schedules),
 	)
 	if err != nil {
 		panic(err) // two packages claim one route: a wiring bug that every test run catches
@@ -106,6 +112,9 @@ func RouteHandlers(p ports.Set) (api.Handlers, error) {
 // Lambda both hand every firing here.
 func (s *Services) Fire(ctx context.Context, f scheduler.Firing) error {
 	if err := s.Artifacts.Fire(ctx, f); err != nil {
+		return err
+	}
+	if err := s.Schedules.Fire(ctx, f); err != nil {
 		return err
 	}
 	return s.Delivery.Fire(ctx, f)

@@ -65,6 +65,12 @@ type Store interface {
 // LifetimeSource gives a tenant's default and maximum token lifetime (its settings).
 type LifetimeSource func(ctx context.Context, tenantID string) (def, max time.Duration, err error)
 
+// Fixed gives every tenant the same default and maximum lifetime d: for tools and tests
+// whose clock moves further than any tenant's maximum.
+func Fixed(d time.Duration) LifetimeSource {
+	return func(context.Context, string) (time.Duration, time.Duration, error) { return d, d, nil }
+}
+
 // Lifetimes when no source is configured (and the settings defaults).
 const (
 	DefaultLifetime = 90 * 24 * time.Hour

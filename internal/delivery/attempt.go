@@ -171,10 +171,10 @@ func (s *Service) record(ctx context.Context, tenantID string, st settings.Setti
 	switch {
 	case sendErr == nil:
 		return s.finish(ctx, tenantID, rec, StatusDelivered, map[string]any{"attempts": n}, append(extra, evWrites...))
-	case !transient[class] || n >= maxAttempts(st):
+	case !transient[class] || n >= maxAttempts(st, rec.Retry):
 		return s.finish(ctx, tenantID, rec, StatusDeadLettered, map[string]any{"attempts": n, "failure_class": class}, evWrites)
 	}
-	delay := backoff(st, n, s.jitter)
+	delay := retryDelay(st, rec.Retry, n, s.jitter)
 	rec.NextAttemptAt = stamp(now.Add(delay))
 	rec.setStatus(StatusRetryScheduled, ev.Ref, now)
 	if err := s.scheduleSweep(ctx, tenantID, retryName(rec), now.Add(delay)); err != nil {
@@ -281,11 +281,33 @@ func mustWrite(ev evidence.Record) []itemstore.Write {
 	return []itemstore.Write{w}
 }
 
-func maxAttempts(st settings.Settings) int {
+func maxAttempts(st settings.Settings, p *RetryPolicy) int {
+	if p != nil {
+		return 1 + p.MaxRetries
+	}
 	if n := st.ScheduleAndAudit.MaxDeliveryAttempts; n > 0 {
 		return n
 	}
 	return 5
+}
+
+// retryDelay is the wait after the n-th failed attempt: the delivery's own policy when it
+// has one (exact, so a schedule's policy reads as written), else the settings' backoff.
+func retryDelay(st settings.Settings, p *RetryPolicy, n int, jitter func(time.Duration) time.Duration) time.Duration {
+	if p == nil {
+		return backoff(st, n, jitter)
+	}
+	base := time.Duration(p.BaseSeconds) * time.Second
+	d := base
+	switch p.Backoff {
+	case BackoffLinear:
+		d = base * time.Duration(n)
+	case BackoffExponential:
+		for i := 1; i < n && d < time.Duration(p.CapSeconds)*time.Second; i++ {
+			d *= 2
+		}
+	}
+	return min(d, time.Duration(p.CapSeconds)*time.Second)
 }
 
 // backoff is base·2^(n-1), capped, plus up to half of that again as jitter so that many

@@ -153,6 +153,10 @@ type Decision struct {
 	Reasons []string `json:"reasons"`
 }
 
+// ReasonScheduleApproval: a scheduled run asked for approval (its blackout window or its
+// approval policy), whatever the recipient policy said.
+const ReasonScheduleApproval = "schedule_requires_approval"
+
 // Evaluate decides a send of channel to recipients (lower-cased addresses). The strictest
 // outcome over every recipient wins; reasons name every rule that applied.
 func Evaluate(p Policy, channel string, recipients []string) Decision {

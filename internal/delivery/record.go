@@ -90,10 +90,32 @@ type Record struct {
 	PendingMessageID string `json:"pending_message_id,omitempty"`
 	// ProviderMessageRef is the provider's id of a mail found by reconciliation.
 	ProviderMessageRef string `json:"provider_message_ref,omitempty"`
-	CreatedAt          string `json:"created_at"`
-	UpdatedAt          string `json:"updated_at"`
-	version            int64
+	// Retry is the retry policy of this delivery when its requester set one (a scheduled
+	// run carries its schedule's); nil means the tenant's settings.
+	Retry *RetryPolicy `json:"retry_policy,omitempty"`
+	// ScheduleRef names the report schedule whose run requested this delivery.
+	ScheduleRef string `json:"schedule_ref,omitempty"`
+	CreatedAt   string `json:"created_at"`
+	UpdatedAt   string `json:"updated_at"`
+	version     int64
 }
+
+// RetryPolicy overrides the tenant's delivery retry settings for one delivery: at most
+// 1+MaxRetries attempts, the n-th retry after BaseSeconds·1 (none), ·n (linear) or
+// ·2^(n-1) (exponential), capped at CapSeconds.
+type RetryPolicy struct {
+	MaxRetries  int    `json:"max_retries"`
+	Backoff     string `json:"backoff"`
+	BaseSeconds int    `json:"base_seconds"`
+	CapSeconds  int    `json:"cap_seconds"`
+}
+
+// Backoffs a RetryPolicy may name.
+const (
+	BackoffNone        = "none"
+	BackoffLinear      = "linear"
+	BackoffExponential = "exponential"
+)
 
 // Approval is the one decision on a gated delivery, bound to the digest it approved.
 type Approval struct {

@@ -76,6 +76,12 @@ type SendInput struct {
 	TokenRef       string
 	IdempotencyKey string
 	Request        SendRequest
+	// Set by scheduled runs, never by the send route: the schedule's retry policy, its
+	// ref, and RequireApproval, which gates a send the policy would allow (a run in a
+	// require_manual_approval blackout, or an approval policy that asks for one).
+	Retry           *RetryPolicy
+	ScheduleRef     string
+	RequireApproval bool
 }
 
 // subject is what a delivery sends.
@@ -167,6 +173,9 @@ func (s *Service) create(ctx context.Context, in SendInput, idem, reqDigest stri
 		return Record{}, err
 	}
 	dec := Evaluate(pol.Policy.WithBlockedDomains(st.RecipientGovernance.BlockedDomains), in.Request.Channel, in.Request.Recipients)
+	if in.RequireApproval {
+		dec.raise(RequireApproval, ReasonScheduleApproval)
+	}
 	if dec.Outcome == RequireApproval && s.Gate == nil {
 		return Record{}, problem.New(problem.Conflict, "approval_gate_unavailable", "", "this send needs approval and no approval gate is configured")
 	}
@@ -205,7 +214,7 @@ func newRecord(in SendInput, subj subject, dec Decision, idem, reqDigest string,
 		ImmutableStoreRef: subj.StoreRef, Decision: dec,
 		Recipients: recipients, Message: in.Request.Message, RequesterRole: in.Role, RequesterTokenRef: in.TokenRef,
 		IdempotencyDigest: idem, RequestDigest: reqDigest, Attempts: []Attempt{}, History: []StatusEntry{},
-		EvidenceRefs: []string{}, CreatedAt: stamp(now),
+		EvidenceRefs: []string{}, CreatedAt: stamp(now), Retry: in.Retry, ScheduleRef: in.ScheduleRef,
 	}
 }
 

@@ -104,6 +104,21 @@ type storedPolicy struct {
 }
 
 // GetPolicy returns the tenant's policy, or the default (Configured false).
+// EvaluatePolicy evaluates the tenant's policy in force (with its settings' blocked domains) for
+// a send of channel to recipients, without sending: schedules check their recipients
+// when created and changed.
+func (s *Service) EvaluatePolicy(ctx context.Context, tenantID, channel string, recipients []string) (Decision, error) {
+	st, err := s.Settings(ctx, tenantID)
+	if err != nil {
+		return Decision{}, err
+	}
+	pol, err := s.GetPolicy(ctx, tenantID)
+	if err != nil {
+		return Decision{}, err
+	}
+	return Evaluate(pol.Policy.WithBlockedDomains(st.RecipientGovernance.BlockedDomains), channel, recipients), nil
+}
+
 func (s *Service) GetPolicy(ctx context.Context, tenantID string) (StoredPolicy, error) {
 	pk, sk := policyKey(tenantID)
 	it, err := s.Items.Get(ctx, pk, sk)

@@ -30,6 +30,13 @@ const (
 	ApprovalDecided        Action = "delivery.approval_decided"
 	DeliveryAttempted      Action = "delivery.attempted"
 	DeliveryFinished       Action = "delivery.finished"
+
+	ScheduleCreated  Action = "schedule.created"
+	ScheduleUpdated  Action = "schedule.updated"
+	SchedulePaused   Action = "schedule.paused"
+	ScheduleResumed  Action = "schedule.resumed"
+	ScheduleDeleted  Action = "schedule.deleted"
+	ScheduleRunFired Action = "schedule.run_recorded"
 )
 
 var registered = map[Action]bool{
@@ -40,6 +47,8 @@ var registered = map[Action]bool{
 	RetrievalDecided: true, IntegrityFailed: true,
 	RecipientPolicyUpdated: true, DeliveryRequested: true, ApprovalDecided: true,
 	DeliveryAttempted: true, DeliveryFinished: true,
+	ScheduleCreated: true, ScheduleUpdated: true, SchedulePaused: true, ScheduleResumed: true,
+	ScheduleDeleted: true, ScheduleRunFired: true,
 }
 
 func (a Action) known() bool { return registered[a] }

@@ -34,6 +34,10 @@ var bodies = map[string]body{
 	"post-distribution-approve": {schema: ref(schemas.Decision), optional: true},
 	"post-distribution-deny":    {schema: ref(schemas.Decision), optional: true},
 	"post-token":                {schema: ref(schemas.TokenRequest)},
+	"post-schedule":             {schema: ref(schemas.ScheduleRequest)},
+	"patch-schedule":            {schema: ref(schemas.ScheduleRequest)},
+	"post-schedule-pause":       {schema: emptyObject, optional: true},
+	"post-schedule-resume":      {schema: emptyObject, optional: true},
 	"post-token-revoke":         {schema: emptyObject, optional: true},
 	"post-token-rotate":         {schema: ref(schemas.TokenRotate), optional: true},
 }

@@ -127,6 +127,12 @@ var Fields = []Field{
 	{Name: "CAVRA_REPORT_AUDIT_CHECKPOINT_SECONDS", Step: StepSchedule, Path: "schedule_and_audit.audit_checkpoint_seconds", Required: true,
 		Requirement: "10 to 86400 seconds",
 		check:       func(s Settings) error { return between(s.ScheduleAndAudit.AuditCheckpointSeconds, 10, 86400) }},
+	{Name: "CAVRA_REPORT_MIN_SCHEDULE_INTERVAL_MINUTES", Step: StepSchedule, Path: "schedule_and_audit.min_schedule_interval_minutes", Required: true,
+		Requirement: "5 to 10080 minutes",
+		check:       func(s Settings) error { return between(s.ScheduleAndAudit.MinScheduleIntervalMinutes, 5, 10080) }},
+	{Name: "CAVRA_REPORT_HOLIDAYS", Step: StepSchedule, Path: "schedule_and_audit.holidays",
+		Requirement: "up to 500 distinct calendar dates YYYY-MM-DD",
+		check:       func(s Settings) error { return dates(s.ScheduleAndAudit.Holidays) }},
 	{Name: "CAVRA_REPORT_RETENTION_OPERATIONAL_DAYS", Step: StepSchedule, Path: "retention_days.operational_record", Required: true,
 		Requirement: fmt.Sprintf("%d to %d days", MinOperationalDays, MaxRetentionDays),
 		check: func(s Settings) error {
@@ -226,6 +232,20 @@ func domains(list []string) error {
 		}
 		if seen[d] {
 			return fmt.Errorf("%s is listed twice", d)
+		}
+		seen[d] = true
+	}
+	return nil
+}
+
+func dates(list []string) error {
+	if len(list) > 500 {
+		return fmt.Errorf("at most 500 dates")
+	}
+	seen := map[string]bool{}
+	for _, d := range list {
+		if _, err := time.Parse("2006-01-02", d); err != nil || seen[d] {
+			return fmt.Errorf("each must be a distinct date YYYY-MM-DD")
 		}
 		seen[d] = true
 	}

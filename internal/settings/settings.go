@@ -50,6 +50,10 @@ type ScheduleAndAudit struct {
 	ApprovalTimeoutHours   int `json:"approval_timeout_hours"`
 	AuditCheckpointEntries int `json:"audit_checkpoint_entries"`
 	AuditCheckpointSeconds int `json:"audit_checkpoint_seconds"`
+	// MinScheduleIntervalMinutes is the shortest gap between two runs of a report schedule;
+	// Holidays ("YYYY-MM-DD") are the tenant's calendar, skipped by business-day schedules.
+	MinScheduleIntervalMinutes int      `json:"min_schedule_interval_minutes"`
+	Holidays                   []string `json:"holidays"`
 }
 
 type Branding struct {
@@ -108,6 +112,7 @@ func Defaults(displayName string) Settings {
 		ScheduleAndAudit: ScheduleAndAudit{
 			MaxDeliveryAttempts: 5, RetryBaseSeconds: 30, ApprovalTimeoutHours: 72,
 			AuditCheckpointEntries: 1000, AuditCheckpointSeconds: 300,
+			MinScheduleIntervalMinutes: 60, Holidays: []string{},
 		},
 		Branding:      Branding{PrimaryColor: "#1F3A5F", AccentColor: "#2E86AB"},
 		RetentionDays: RetentionDays{OperationalRecord: 90, GovernanceRecord: 365, AuditRecord: 2555},

@@ -1,0 +1,6 @@
+// Command get-schedule is the Lambda function serving route "get-schedule" of the route table.
+package main
+
+import "github.com/cavra-enterprise/aispm-reports/internal/app/awsapp"
+
+func main() { awsapp.StartRoute("get-schedule") }
