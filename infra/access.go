@@ -28,9 +28,10 @@ type Access struct {
 	// AISPM_SIGNING_KEY_ID only, no KMS call and no KMS grant.
 	NamesSigningKey bool
 	// Schedules: creates the tenant's one-shot schedules (the expiry sweep of each render)
-	// in its EventBridge Scheduler group tenant-<id>: AISPM_SCHEDULE_TARGET_ARN and
-	// AISPM_SCHEDULE_ROLE_ARN, schedule and group actions on this account and region's
-	// tenant-* groups only, and iam:PassRole on the scheduler's role only.
+	// in its EventBridge Scheduler group tenant-<id>: AISPM_SCHEDULE_TARGET_ARN,
+	// AISPM_SCHEDULE_ROLE_ARN and AISPM_SCHEDULE_DEAD_LETTER_ARN, schedule and group actions
+	// on this account and region's tenant-* groups only, and iam:PassRole on the scheduler's
+	// role only (the role, not the function, sends to the dead-letter queue).
 	Schedules bool
 	// Mail: sends email through SES v2 from the configured sender identity only
 	// (AISPM_SES_ENABLED, ses:SendEmail and ses:SendRawEmail on that identity's ARN). Without

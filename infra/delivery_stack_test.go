@@ -202,5 +202,9 @@ func TestRunnerSchedulesItself(t *testing.T) {
 		if fmt.Sprint(env[config.EnvScheduleRoleARN]) != fmt.Sprint(obj{"Fn::GetAtt": []any{role, "Arn"}}) {
 			t.Errorf("runner schedule role %v, want %s", env[config.EnvScheduleRoleARN], role)
 		}
+		dlq := queueByPrefix(t, target, "SchedulesScheduleDeadLetters")
+		if fmt.Sprint(env[config.EnvScheduleDeadLetterARN]) != fmt.Sprint(obj{"Fn::GetAtt": []any{dlq, "Arn"}}) {
+			t.Errorf("runner schedule dead letters %v, want %s", env[config.EnvScheduleDeadLetterARN], dlq)
+		}
 	})
 }

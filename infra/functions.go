@@ -71,6 +71,7 @@ func (f *Functions) New(scope constructs.Construct, name string, access Access, 
 		}
 		env[config.EnvScheduleTargetARN] = f.schedules.Runner.FunctionArn()
 		env[config.EnvScheduleRoleARN] = f.schedules.SchedulerRole.RoleArn()
+		env[config.EnvScheduleDeadLetterARN] = f.schedules.DeadLetters.QueueArn()
 	}
 	if access.Approvals {
 		if f.approvals == nil {

@@ -2,8 +2,10 @@ package main
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -17,14 +19,20 @@ type SchedulesProps struct {
 	RunnerName string
 }
 
-// Schedules is what the per-tenant schedules fire: the schedule-runner function and the
-// role EventBridge Scheduler assumes to invoke it. The schedules themselves are not in the
-// stack: the render route creates them at run time, one group per tenant (tenant-<id>,
-// internal/artifacts.ScheduleGroup), each targeting Runner with SchedulerRole.
+// Schedules is what the per-tenant schedules fire: the schedule-runner function, the role
+// EventBridge Scheduler assumes to invoke it and the queue a firing goes to when every
+// retry failed. The schedules themselves are not in the stack: the functions with
+// Access.Schedules create them at run time, one group per tenant (tenant-<id>,
+// internal/artifacts.ScheduleGroup), each targeting Runner with SchedulerRole and
+// dead-lettering to DeadLetters (internal/awsadapter/ebsched sets the retry policy).
 type Schedules struct {
 	constructs.Construct
 	Runner        awslambda.Function
 	SchedulerRole awsiam.Role
+	// DeadLetters keeps the firings the scheduler could not deliver (an expiry sweep or a
+	// delivery retry that never ran); DeadLetterAlarm fires on the first one.
+	DeadLetters     awssqs.Queue
+	DeadLetterAlarm awscloudwatch.Alarm
 }
 
 const (
@@ -34,11 +42,13 @@ const (
 	tenantGroups = "tenant-*"
 )
 
-// NewSchedules creates the schedule-runner and the scheduler's role, which may invoke the
-// schedule-runner and nothing else.
+// NewSchedules creates the schedule-runner, the dead-letter queue and the scheduler's
+// role, which may invoke the schedule-runner and send to the dead-letter queue, and
+// nothing else.
 func NewSchedules(scope constructs.Construct, id string, props SchedulesProps) (*Schedules, error) {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	s := &Schedules{Construct: c}
+	s.newDeadLetters()
 	var err error
 	// The runner schedules delivery retries that fire itself: its schedule target is its own
 	// ARN, built from a physical name (a Fn::GetAtt on itself would be a circular reference).
@@ -54,6 +64,8 @@ func NewSchedules(scope constructs.Construct, id string, props SchedulesProps) (
 		AssumedBy:   schedulerPrincipal(c, groupArn(c, tenantGroups)),
 	})
 	s.Runner.GrantInvoke(s.SchedulerRole)
+	// The scheduler sends the undeliverable firing itself, as the schedule's role.
+	s.DeadLetters.GrantSendMessages(s.SchedulerRole)
 	if selfScheduling {
 		name := props.RunnerName
 		s.Runner.Node().DefaultChild().(awslambda.CfnFunction).SetFunctionName(jsii.String(name))
@@ -63,9 +75,32 @@ func NewSchedules(scope constructs.Construct, id string, props SchedulesProps) (
 		})
 		s.Runner.AddEnvironment(jsii.String(config.EnvScheduleTargetARN), self, nil)
 		s.Runner.AddEnvironment(jsii.String(config.EnvScheduleRoleARN), s.SchedulerRole.RoleArn(), nil)
+		s.Runner.AddEnvironment(jsii.String(config.EnvScheduleDeadLetterARN), s.DeadLetters.QueueArn(), nil)
 		s.GrantManageTenantSchedules(s.Runner)
 	}
 	return s, nil
+}
+
+// newDeadLetters creates the dead-letter queue of the tenants' schedules and its alarm. A
+// message in it is a firing that never ran (an artifact not expired on time, a delivery
+// not retried): it is kept the longest SQS allows and raises the alarm at once.
+func (s *Schedules) newDeadLetters() {
+	s.DeadLetters = awssqs.NewQueue(s.Construct, jsii.String("ScheduleDeadLetters"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+		RemovalPolicy:   awscdk.RemovalPolicy_RETAIN,
+	})
+	s.DeadLetterAlarm = awscloudwatch.NewAlarm(s.Construct, jsii.String("ScheduleDeadLetterAlarm"), &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String("A tenant schedule's firing never reached the schedule-runner after its retries: it is in the schedule dead-letter queue"),
+		Metric: s.DeadLetters.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Statistic: jsii.String("Maximum"), Period: awscdk.Duration_Minutes(jsii.Number(5)),
+		}),
+		Threshold:          jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(1),
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
 }
 
 // schedulerPrincipal is EventBridge Scheduler acting for this account's schedule groups

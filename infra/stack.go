@@ -40,6 +40,8 @@ const (
 	OutAuditFailureQueueURL = "AuditFailureQueueUrl"
 	OutScheduleRunnerArn    = "ScheduleRunnerFunctionArn"
 	OutSchedulerRoleArn     = "SchedulerRoleArn"
+	// Where the tenant schedules' firings that never reached the schedule-runner land.
+	OutScheduleDeadLetterQueueURL = "ScheduleDeadLetterQueueUrl"
 	// The approval gate (the end-to-end test reads executions back).
 	OutApprovalStateMachineArn = "ApprovalStateMachineArn"
 	OutApprovalActivityArn     = "ApprovalActivityArn"
@@ -125,6 +127,7 @@ func NewStack(scope constructs.Construct, cfg Config) (*Stack, error) {
 	output(OutAuditFailureQueueURL, s.Audit.Failures.QueueUrl())
 	output(OutScheduleRunnerArn, s.Schedules.Runner.FunctionArn())
 	output(OutSchedulerRoleArn, s.Schedules.SchedulerRole.RoleArn())
+	output(OutScheduleDeadLetterQueueURL, s.Schedules.DeadLetters.QueueUrl())
 	output(OutApprovalStateMachineArn, s.Approvals.StateMachine.StateMachineArn())
 	output(OutApprovalActivityArn, s.Approvals.Activity.ActivityArn())
 	if cfg.SenderIdentity != "" {

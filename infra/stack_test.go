@@ -494,6 +494,8 @@ func TestLeastPrivilege(t *testing.T) {
 			{"scheduler:CreateSchedule", access.Schedules},
 			{"scheduler:CreateScheduleGroup", access.Schedules},
 			{"iam:PassRole", access.Schedules},
+			// The writer's stream failures; schedule dead letters are sent by the scheduler's role.
+			{"sqs:SendMessage", name == auditWriterName},
 			{"ses:SendEmail", access.Mail},
 			{"ses:SendRawEmail", access.Mail},
 			{"states:StartExecution", access.Approvals},
@@ -512,6 +514,7 @@ func TestLeastPrivilege(t *testing.T) {
 		}
 		for env, want := range map[string]bool{
 			config.EnvScheduleTargetARN: access.Schedules, config.EnvScheduleRoleARN: access.Schedules,
+			config.EnvScheduleDeadLetterARN:   access.Schedules,
 			config.EnvSESEnabled:              access.Mail,
 			config.EnvApprovalStateMachineARN: access.Approvals, config.EnvApprovalActivityARN: access.Approvals,
 			config.EnvSESEndpoint: false, // emulator only
@@ -638,28 +641,12 @@ func TestAuditWriterOnTheStream(t *testing.T) {
 func TestAuditStreamFailuresAreKeptAndAlarmed(t *testing.T) {
 	eachTarget(t, func(t *testing.T, target string, tp assertions.Template) {
 		writer := functionsByName(t, target)[auditWriterName]
-		queues := resources(target, "AWS::SQS::Queue")
-		if len(queues) != 1 {
-			t.Fatalf("want one queue, got %d", len(queues))
-		}
-		var queue string
-		for id, q := range queues {
-			queue = id
-			p := q["Properties"].(obj)
-			if p["SqsManagedSseEnabled"] != true || p["MessageRetentionPeriod"] != float64(14*24*3600) || q["DeletionPolicy"] != "Retain" {
-				t.Errorf("failure queue: %v (deletion %v)", p, q["DeletionPolicy"])
-			}
-		}
+		queue := queueByPrefix(t, target, "AuditStreamFailures")
+		checkKeptQueue(t, target, queue)
 		queueArn := obj{"Fn::GetAtt": []any{queue, "Arn"}}
 		assert(t, "stream batches the writer never took go to the queue", func() {
 			tp.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), obj{
 				"DestinationConfig": obj{"OnFailure": obj{"Destination": queueArn}},
-			})
-		})
-		assert(t, "failure queue is TLS-only", func() {
-			tp.HasResourceProperties(jsii.String("AWS::SQS::QueuePolicy"), obj{
-				"Queues":         []any{obj{"Ref": queue}},
-				"PolicyDocument": like(obj{"Statement": arrayWith(like(obj{"Effect": "Deny", "Condition": obj{"Bool": obj{"aws:SecureTransport": "false"}}}))}),
 			})
 		})
 		assert(t, "lag alarm on the writer's iterator age", func() {
@@ -676,21 +663,67 @@ func TestAuditStreamFailuresAreKeptAndAlarmed(t *testing.T) {
 				"Threshold":  0, "ComparisonOperator": "GreaterThanThreshold",
 			})
 		})
-		var senders []string
-		for id := range resources(target, "AWS::IAM::Role") {
-			for _, st := range policyStatements(target, id) {
-				if slices.Contains(actions(st["Action"]), "sqs:SendMessage") {
-					senders = append(senders, id)
-					if fmt.Sprint(st["Resource"]) != fmt.Sprint(queueArn) {
-						t.Errorf("%s may send to %v", id, st["Resource"])
-					}
-				}
-			}
-		}
-		if len(senders) != 1 || senders[0] != functionRole(target, writer) {
+		if senders := queueSenders(t, target)[fmt.Sprint(queueArn)]; fmt.Sprint(senders) != fmt.Sprint([]string{functionRole(target, writer)}) {
 			t.Errorf("roles that may send to the failure queue: %v, want only the writer's", senders)
 		}
 	})
+}
+
+// queueByPrefix finds the one queue whose logical ID starts with prefix.
+func queueByPrefix(t *testing.T, target, prefix string) string {
+	t.Helper()
+	var found []string
+	for id := range resources(target, "AWS::SQS::Queue") {
+		if strings.HasPrefix(id, prefix) {
+			found = append(found, id)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("queues %s*: %v, want one", prefix, found)
+	}
+	return found[0]
+}
+
+// checkKeptQueue: the queue is encrypted, keeps messages 14 days (the SQS maximum), is
+// retained when the stack lets go of it and accepts TLS only.
+func checkKeptQueue(t *testing.T, target, queue string) {
+	t.Helper()
+	q := resources(target, "AWS::SQS::Queue")[queue]
+	p := q["Properties"].(obj)
+	if p["SqsManagedSseEnabled"] != true || p["MessageRetentionPeriod"] != float64(14*24*3600) ||
+		q["DeletionPolicy"] != "Retain" || q["UpdateReplacePolicy"] != "Retain" {
+		t.Errorf("queue %s: %v (deletion %v, replace %v)", queue, p, q["DeletionPolicy"], q["UpdateReplacePolicy"])
+	}
+	assert(t, queue+" is TLS-only", func() {
+		tmpl[target].HasResourceProperties(jsii.String("AWS::SQS::QueuePolicy"), obj{
+			"Queues":         []any{obj{"Ref": queue}},
+			"PolicyDocument": like(obj{"Statement": arrayWith(like(obj{"Effect": "Deny", "Condition": obj{"Bool": obj{"aws:SecureTransport": "false"}}}))}),
+		})
+	})
+}
+
+// queueSenders maps each queue ARN (printed) to the roles that may sqs:SendMessage to it;
+// a statement that lets a role send to anything but one of the stack's queues fails t.
+func queueSenders(t *testing.T, target string) map[string][]string {
+	t.Helper()
+	queues := map[string]bool{}
+	for id := range resources(target, "AWS::SQS::Queue") {
+		queues[fmt.Sprint(obj{"Fn::GetAtt": []any{id, "Arn"}})] = true
+	}
+	out := map[string][]string{}
+	for id := range resources(target, "AWS::IAM::Role") {
+		for _, st := range policyStatements(target, id) {
+			if !slices.Contains(actions(st["Action"]), "sqs:SendMessage") {
+				continue
+			}
+			res := fmt.Sprint(st["Resource"])
+			if !queues[res] {
+				t.Errorf("%s may send to %s, not one of the stack's queues", id, res)
+			}
+			out[res] = append(out[res], id)
+		}
+	}
+	return out
 }
 
 // trustOf returns the assume-role statements of role (a logical ID).
@@ -704,8 +737,9 @@ func trustOf(t *testing.T, target, role string) []any {
 }
 
 // checkSchedulerRole: role is assumable by EventBridge Scheduler alone, for this account's
-// schedule groups matching group, and may do nothing but invoke the function fn.
-func checkSchedulerRole(t *testing.T, target, role, fn, group string) {
+// schedule groups matching group, and may do nothing but invoke the function fn and, when
+// deadLetters (a queue's logical ID) is set, send to that queue.
+func checkSchedulerRole(t *testing.T, target, role, fn, group, deadLetters string) {
 	t.Helper()
 	trust := trustOf(t, target, role)
 	if len(trust) != 1 {
@@ -728,7 +762,13 @@ func checkSchedulerRole(t *testing.T, target, role, fn, group string) {
 	if len(stmts) == 0 {
 		t.Fatalf("%s: no policy", role)
 	}
+	sends := false
 	for _, s := range stmts {
+		if deadLetters != "" && slices.Contains(actions(s["Action"]), "sqs:SendMessage") {
+			sends = true
+			checkSendsOnly(t, role, s, deadLetters)
+			continue
+		}
 		if fmt.Sprint(actions(s["Action"])) != "[lambda:InvokeFunction]" || s["Effect"] != "Allow" {
 			t.Errorf("%s: may %v, want lambda:InvokeFunction only", role, s["Action"])
 		}
@@ -742,9 +782,26 @@ func checkSchedulerRole(t *testing.T, target, role, fn, group string) {
 			}
 		}
 	}
+	if deadLetters != "" && !sends {
+		t.Errorf("%s: may not send to its dead-letter queue %s", role, deadLetters)
+	}
 	props := resources(target, "AWS::IAM::Role")[role]["Properties"].(obj)
 	if props["ManagedPolicyArns"] != nil || props["Policies"] != nil {
 		t.Errorf("%s: managed or inline policies %v %v", role, props["ManagedPolicyArns"], props["Policies"])
+	}
+}
+
+// checkSendsOnly: statement s of role allows sending to queue (and reading its URL and
+// attributes, which grantSendMessages adds) and nothing else.
+func checkSendsOnly(t *testing.T, role string, s obj, queue string) {
+	t.Helper()
+	for _, a := range actions(s["Action"]) {
+		if !slices.Contains([]string{"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}, a) {
+			t.Errorf("%s: may %s beside sending to %s", role, a, queue)
+		}
+	}
+	if s["Effect"] != "Allow" || fmt.Sprint(s["Resource"]) != fmt.Sprint(obj{"Fn::GetAtt": []any{queue, "Arn"}}) {
+		t.Errorf("%s: sends to %v (%v), want %s only", role, s["Resource"], s["Effect"], queue)
 	}
 }
 
@@ -775,9 +832,13 @@ func TestTenantSchedules(t *testing.T) {
 		fns := functionsByName(t, target)
 		runner, render := fns[scheduleRunnerName], fns["post-render"]
 		role := roleByPrefix(t, target, "SchedulesSchedulerRole")
-		checkSchedulerRole(t, target, role, runner, tenantGroups)
+		checkSchedulerRole(t, target, role, runner, tenantGroups, queueByPrefix(t, target, "SchedulesScheduleDeadLetters"))
 
 		env := functionEnv(target, render)
+		dlq := queueByPrefix(t, target, "SchedulesScheduleDeadLetters")
+		if fmt.Sprint(env[config.EnvScheduleDeadLetterARN]) != fmt.Sprint(obj{"Fn::GetAtt": []any{dlq, "Arn"}}) {
+			t.Errorf("post-render: %s %v, want the queue %s", config.EnvScheduleDeadLetterARN, env[config.EnvScheduleDeadLetterARN], dlq)
+		}
 		if fmt.Sprint(env[config.EnvScheduleTargetARN]) != fmt.Sprint(obj{"Fn::GetAtt": []any{runner, "Arn"}}) ||
 			fmt.Sprint(env[config.EnvScheduleRoleARN]) != fmt.Sprint(obj{"Fn::GetAtt": []any{role, "Arn"}}) {
 			t.Errorf("post-render: schedule env %v / %v, want the runner %s and role %s",
@@ -839,7 +900,7 @@ func TestAuditSealerSchedule(t *testing.T) {
 				}),
 			})
 		})
-		checkSchedulerRole(t, target, role, sealer, "default")
+		checkSchedulerRole(t, target, role, sealer, "default", "")
 	})
 }
 
@@ -862,6 +923,7 @@ func TestOutputs(t *testing.T) {
 		TargetEmulator: {OutAPIID, OutAPIEndpoint, OutTableName, OutBucketName, OutSigningKeyArn, OutArtifactKeyArn},
 	} {
 		want = append(want, OutAuditWriterFunction, OutAuditSealerFunction, OutAuditSealerSchedule, OutScheduleRunnerArn, OutSchedulerRoleArn,
+			OutScheduleDeadLetterQueueURL,
 			OutSenderIdentity, OutApprovalStateMachineArn, OutApprovalActivityArn)
 		outs := templates[target]["Outputs"].(obj)
 		for _, o := range want {

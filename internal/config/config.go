@@ -27,6 +27,9 @@ const (
 	// EventBridge schedule fires and the role the scheduler assumes to invoke it.
 	EnvScheduleTargetARN = "AISPM_SCHEDULE_TARGET_ARN"
 	EnvScheduleRoleARN   = "AISPM_SCHEDULE_ROLE_ARN"
+	// EnvScheduleDeadLetterARN is the SQS queue where EventBridge Scheduler puts a firing it
+	// could not deliver after its retries (the role above may send to it); optional.
+	EnvScheduleDeadLetterARN = "AISPM_SCHEDULE_DEAD_LETTER_ARN"
 	// EnvSESEnabled ("true") sends email through SES v2 (ses:SendRawEmail on the sender
 	// identities); unset, an email send dead-letters as provider_auth.
 	EnvSESEnabled = "AISPM_SES_ENABLED"
@@ -76,6 +79,8 @@ type AWS struct {
 	SigningKeyID      string
 	ScheduleTargetARN string
 	ScheduleRoleARN   string
+	// ScheduleDeadLetterARN is optional too, and only with a schedule target.
+	ScheduleDeadLetterARN string
 	// SESEnabled, ApprovalStateMachineARN and ApprovalActivityARN configure delivery.
 	SESEnabled              bool
 	SESEndpoint             string // emulator only: the SES client's endpoint
@@ -95,6 +100,8 @@ func LoadAWS(lookup Lookup) (AWS, error) {
 		ScheduleTargetARN: get(lookup, EnvScheduleTargetARN, ""),
 		ScheduleRoleARN:   get(lookup, EnvScheduleRoleARN, ""),
 
+		ScheduleDeadLetterARN: get(lookup, EnvScheduleDeadLetterARN, ""),
+
 		SESEnabled:              get(lookup, EnvSESEnabled, "") == "true",
 		SESEndpoint:             get(lookup, EnvSESEndpoint, ""),
 		ApprovalStateMachineARN: get(lookup, EnvApprovalStateMachineARN, ""),
@@ -105,6 +112,10 @@ func LoadAWS(lookup Lookup) (AWS, error) {
 	}
 	if (c.ScheduleTargetARN == "") != (c.ScheduleRoleARN == "") {
 		return AWS{}, fmt.Errorf("set both %s and %s, or neither", EnvScheduleTargetARN, EnvScheduleRoleARN)
+	}
+	if c.ScheduleDeadLetterARN != "" && c.ScheduleTargetARN == "" {
+		return AWS{}, fmt.Errorf("%s is for schedules: set it only with %s and %s",
+			EnvScheduleDeadLetterARN, EnvScheduleTargetARN, EnvScheduleRoleARN)
 	}
 	if c.SESEndpoint != "" && c.Endpoint == "" {
 		return AWS{}, fmt.Errorf("%s is for an emulator: set it only with %s", EnvSESEndpoint, EnvAWSEndpoint)

@@ -12,7 +12,7 @@ func lookup(env map[string]string) Lookup {
 func TestLoadAWSReadsSigningAndScheduleTargets(t *testing.T) {
 	base := map[string]string{EnvTable: "t", EnvArtifactBucket: "b"}
 	c, err := LoadAWS(lookup(base))
-	if err != nil || c.SigningKeyID != "" || c.ScheduleTargetARN != "" {
+	if err != nil || c.SigningKeyID != "" || c.ScheduleTargetARN != "" || c.ScheduleDeadLetterARN != "" {
 		t.Fatalf("optional settings: %+v %v", c, err)
 	}
 	base[EnvSigningKeyID] = "alias/aispm-signing"
@@ -25,6 +25,29 @@ func TestLoadAWSReadsSigningAndScheduleTargets(t *testing.T) {
 	delete(base, EnvScheduleRoleARN)
 	if _, err := LoadAWS(lookup(base)); err == nil || !strings.Contains(err.Error(), EnvScheduleRoleARN) {
 		t.Fatalf("target without role: %v", err)
+	}
+}
+
+func TestLoadAWSScheduleDeadLetterGoesWithTheTarget(t *testing.T) {
+	const dlq = "arn:aws:sqs:us-east-1:000000000000:schedule-dead-letters"
+	base := map[string]string{
+		EnvTable: "t", EnvArtifactBucket: "b",
+		EnvScheduleTargetARN: "arn:aws:lambda:us-east-1:000000000000:function:schedule-runner",
+		EnvScheduleRoleARN:   "arn:aws:iam::000000000000:role/scheduler-invoke",
+	}
+	c, err := LoadAWS(lookup(base))
+	if err != nil || c.ScheduleDeadLetterARN != "" {
+		t.Fatalf("target without a dead-letter queue: %+v %v", c, err)
+	}
+	base[EnvScheduleDeadLetterARN] = dlq
+	c, err = LoadAWS(lookup(base))
+	if err != nil || c.ScheduleDeadLetterARN != dlq {
+		t.Fatalf("with a dead-letter queue: %+v %v", c, err)
+	}
+	delete(base, EnvScheduleTargetARN)
+	delete(base, EnvScheduleRoleARN)
+	if _, err := LoadAWS(lookup(base)); err == nil || !strings.Contains(err.Error(), EnvScheduleDeadLetterARN) {
+		t.Fatalf("dead-letter queue without a target: %v", err)
 	}
 }
 

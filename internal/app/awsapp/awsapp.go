@@ -60,7 +60,9 @@ func OpenPorts(cfg config.AWS, lookup config.Lookup) (ports.Set, error) {
 			sfngate.Config{StateMachineARN: cfg.ApprovalStateMachineARN, ActivityARN: cfg.ApprovalActivityARN})
 	}
 	if cfg.ScheduleTargetARN != "" {
-		p.Scheduler = ebsched.New(sched.NewFromConfig(awsCfg), ebsched.Target{FunctionARN: cfg.ScheduleTargetARN, RoleARN: cfg.ScheduleRoleARN})
+		p.Scheduler = ebsched.New(sched.NewFromConfig(awsCfg), ebsched.Target{
+			FunctionARN: cfg.ScheduleTargetARN, RoleARN: cfg.ScheduleRoleARN, DeadLetterARN: cfg.ScheduleDeadLetterARN,
+		})
 	}
 	return p, nil
 }

@@ -34,7 +34,21 @@ type API interface {
 type Target struct {
 	FunctionARN string
 	RoleARN     string
+	// DeadLetterARN is the SQS queue that receives a firing the scheduler could not deliver
+	// after its retries; RoleARN must be allowed to send to it. Empty: such a firing is
+	// dropped (the scheduler only counts it in a metric).
+	DeadLetterARN string
 }
+
+// A failed invocation (throttled, the function briefly unavailable) is retried at most
+// targetRetryAttempts times within targetMaxEventAgeSeconds, whichever ends first, and then
+// dead-lettered. The service defaults (185 attempts over 24 hours) would keep a firing
+// that cannot succeed out of sight for a day; an hour covers a transient outage, and the
+// dead-letter alarm brings the rest to a person.
+const (
+	targetRetryAttempts      = 5
+	targetMaxEventAgeSeconds = 3600
+)
 
 // Store manages schedules in EventBridge Scheduler.
 type Store struct {
@@ -100,14 +114,11 @@ func (s *Store) Update(ctx context.Context, sc scheduler.Schedule) error {
 // input is the shared shape of Create and Update.
 func (s *Store) input(sc scheduler.Schedule) *sched.UpdateScheduleInput {
 	in := &sched.UpdateScheduleInput{
-		GroupName:          aws.String(sc.Group),
-		Name:               aws.String(sc.Name),
-		ScheduleExpression: aws.String(sc.Expression),
-		FlexibleTimeWindow: &types.FlexibleTimeWindow{Mode: types.FlexibleTimeWindowModeOff},
-		Target: &types.Target{
-			Arn:     aws.String(s.target.FunctionARN),
-			RoleArn: aws.String(s.target.RoleARN),
-		},
+		GroupName:             aws.String(sc.Group),
+		Name:                  aws.String(sc.Name),
+		ScheduleExpression:    aws.String(sc.Expression),
+		FlexibleTimeWindow:    &types.FlexibleTimeWindow{Mode: types.FlexibleTimeWindowModeOff},
+		Target:                s.scheduleTarget(),
 		State:                 types.ScheduleStateDisabled,
 		ActionAfterCompletion: types.ActionAfterCompletionNone,
 	}
@@ -131,6 +142,23 @@ func (s *Store) input(sc scheduler.Schedule) *sched.UpdateScheduleInput {
 		in.EndDate = aws.Time(sc.End)
 	}
 	return in
+}
+
+// scheduleTarget is the target of every schedule: the runner, with retries and, when
+// configured, the dead-letter queue.
+func (s *Store) scheduleTarget() *types.Target {
+	t := &types.Target{
+		Arn:     aws.String(s.target.FunctionARN),
+		RoleArn: aws.String(s.target.RoleARN),
+		RetryPolicy: &types.RetryPolicy{
+			MaximumRetryAttempts:     aws.Int32(targetRetryAttempts),
+			MaximumEventAgeInSeconds: aws.Int32(targetMaxEventAgeSeconds),
+		},
+	}
+	if s.target.DeadLetterARN != "" {
+		t.DeadLetterConfig = &types.DeadLetterConfig{Arn: aws.String(s.target.DeadLetterARN)}
+	}
+	return t
 }
 
 func (s *Store) Delete(ctx context.Context, group, name string) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	sched "github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler/types"
 
@@ -91,3 +92,86 @@ func TestCreateInExistingGroup(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// recordingAPI captures what the adapter sends; the reads are not used by these tests.
+type recordingAPI struct {
+	ebsched.API
+	creates []*sched.CreateScheduleInput
+	updates []*sched.UpdateScheduleInput
+}
+
+func (r *recordingAPI) CreateSchedule(_ context.Context, in *sched.CreateScheduleInput, _ ...func(*sched.Options)) (*sched.CreateScheduleOutput, error) {
+	r.creates = append(r.creates, in)
+	return &sched.CreateScheduleOutput{}, nil
+}
+
+func (r *recordingAPI) UpdateSchedule(_ context.Context, in *sched.UpdateScheduleInput, _ ...func(*sched.Options)) (*sched.UpdateScheduleOutput, error) {
+	r.updates = append(r.updates, in)
+	return &sched.UpdateScheduleOutput{}, nil
+}
+
+const deadLetters = "arn:aws:sqs:us-east-1:000000000000:schedule-dead-letters"
+
+// checkTarget: every schedule fires the runner through the role, retries for at most five
+// attempts within an hour and then dead-letters to dlq ("" for none).
+func checkTarget(t *testing.T, what string, got *types.Target, dlq string) {
+	t.Helper()
+	if got == nil {
+		t.Fatalf("%s: no target", what)
+	}
+	if aws.ToString(got.Arn) != target.FunctionARN || aws.ToString(got.RoleArn) != target.RoleARN {
+		t.Errorf("%s: target %s via %s", what, aws.ToString(got.Arn), aws.ToString(got.RoleArn))
+	}
+	if rp := got.RetryPolicy; rp == nil || aws.ToInt32(rp.MaximumRetryAttempts) != 5 || aws.ToInt32(rp.MaximumEventAgeInSeconds) != 3600 {
+		t.Errorf("%s: retry policy %+v, want 5 attempts within 3600 s", what, rp)
+	}
+	switch {
+	case dlq == "" && got.DeadLetterConfig != nil:
+		t.Errorf("%s: dead-letter config %+v without a dead-letter queue configured", what, got.DeadLetterConfig)
+	case dlq != "" && (got.DeadLetterConfig == nil || aws.ToString(got.DeadLetterConfig.Arn) != dlq):
+		t.Errorf("%s: dead-letter config %+v, want %s", what, got.DeadLetterConfig, dlq)
+	}
+}
+
+// Every kind of schedule, created or replaced, retries and dead-letters; only the one-shot
+// deletes itself after firing.
+func TestEveryScheduleRetriesAndDeadLetters(t *testing.T) {
+	withDLQ := target
+	withDLQ.DeadLetterARN = deadLetters
+	ctx := context.Background()
+	for _, c := range []struct {
+		expr    string
+		oneShot bool
+	}{
+		{"at(2099-01-02T03:04:05)", true},
+		{"rate(15 minutes)", false},
+		{"cron(0 6 * * ? *)", false},
+	} {
+		for _, tg := range []ebsched.Target{withDLQ, target} {
+			api := &recordingAPI{}
+			s := ebsched.New(api, tg)
+			sc := scheduler.Schedule{Group: "tenant-t1", Name: "s1", Expression: c.expr, Enabled: true}
+			if err := s.Create(ctx, sc); err != nil {
+				t.Fatalf("Create %s: %v", c.expr, err)
+			}
+			if err := s.Update(ctx, sc); err != nil {
+				t.Fatalf("Update %s: %v", c.expr, err)
+			}
+			if len(api.creates) != 1 || len(api.updates) != 1 {
+				t.Fatalf("%s: %d creates, %d updates", c.expr, len(api.creates), len(api.updates))
+			}
+			checkTarget(t, "create "+c.expr, api.creates[0].Target, tg.DeadLetterARN)
+			checkTarget(t, "update "+c.expr, api.updates[0].Target, tg.DeadLetterARN)
+			want := types.ActionAfterCompletionNone
+			if c.oneShot {
+				want = types.ActionAfterCompletionDelete
+			}
+			if got := api.creates[0].ActionAfterCompletion; got != want {
+				t.Errorf("create %s: action after completion %q, want %q", c.expr, got, want)
+			}
+			if got := api.updates[0].ActionAfterCompletion; got != want {
+				t.Errorf("update %s: action after completion %q, want %q", c.expr, got, want)
+			}
+		}
+	}
+}
