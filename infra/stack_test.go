@@ -563,7 +563,7 @@ func TestAuthorizerWritesTokenRecordsOnly(t *testing.T) {
 // proof reads the public key, the retention-lifecycle export and the readiness view that
 // builds it name the key, the audit functions sign checkpoints), and only those.
 func TestSigningKeyEnvironment(t *testing.T) {
-	want := []string{"audit-sealer", "audit-writer", "get-evidence-proof", "get-export", "get-exports", "post-package", "post-render"}
+	want := []string{"audit-sealer", "audit-writer", "get-evidence-proof", "get-export", "get-exports", "post-package", "post-render", "schedule-runner"}
 	eachTarget(t, func(t *testing.T, target string, _ assertions.Template) {
 		var got []string
 		for name, id := range functionsByName(t, target) {

@@ -226,20 +226,26 @@ func TestScheduleRefusesBadInputAndStoresNothing(t *testing.T) {
 		status      int
 		code, field string
 	}{
-		{func(_, s map[string]any) { s["cadence"] = map[string]any{"kind": "cron", "expression": "cron(0 9 * * * *)"} }, 400, "", "schedule.cadence.expression"},
+		{func(_, s map[string]any) {
+			s["cadence"] = map[string]any{"kind": "cron", "expression": "cron(0 9 * * * *)"}
+		}, 400, "", "schedule.cadence.expression"},
 		{func(_, s map[string]any) { s["timezone"] = "Mars/Olympus" }, 400, "", "schedule.timezone"},
 		{func(_, s map[string]any) { s["start_date"], s["end_date"] = "2027-02-01", "2027-01-01" }, 400, "", "schedule.end_date"},
 		{func(_, s map[string]any) {
 			s["blackout_windows"] = []any{map[string]any{"window_ref": "window:always", "kind": "weekly",
 				"days": []string{"MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"}, "start": "00:00", "end": "24:00", "behavior": "skip"}}
 		}, 400, "never_fires", "schedule.blackout_windows"},
-		{func(_, s map[string]any) { s["cadence"] = map[string]any{"kind": "rate", "expression": "rate(5 minutes)"} }, 400, "", "schedule.cadence"},
+		{func(_, s map[string]any) {
+			s["cadence"] = map[string]any{"kind": "rate", "expression": "rate(5 minutes)"}
+		}, 400, "", "schedule.cadence"},
 		{func(b, _ map[string]any) {
 			b["delivery"] = map[string]any{"channel": "email", "recipients": []string{"x@evil.example"}}
 		}, 409, "recipients_blocked_by_policy", "delivery.recipients"},
 		{func(b, _ map[string]any) { b["report_id"] = "no_such_report" }, 400, "unknown_report", "report_id"},
 		{func(b, _ map[string]any) { b["formats"] = []string{"rtf"} }, 400, "", "formats[0]"},
-		{func(b, _ map[string]any) { b["delivery"] = map[string]any{"channel": "email", "recipients": []string{"not-an-address"}} }, 400, "", "delivery.recipients[0]"},
+		{func(b, _ map[string]any) {
+			b["delivery"] = map[string]any{"channel": "email", "recipients": []string{"not-an-address"}}
+		}, 400, "", "delivery.recipients[0]"},
 		{func(b, _ map[string]any) { b["tenant"] = "globex" }, 400, "schema_violation", ""},
 		{func(b, _ map[string]any) { delete(b, "schedule") }, 400, "invalid_field", "schedule"},
 	} {
