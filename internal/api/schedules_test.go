@@ -189,6 +189,28 @@ func TestScheduleCatchesUpOnceAfterAnOutage(t *testing.T) {
 	}
 }
 
+// A firing that arrives after its minute (EventBridge invokes the target a little late and
+// hands it the invocation time) runs the fire it was due for.
+func TestLateFiringRunsTheFireItWasDueFor(t *testing.T) {
+	e, _ := deliveryEnv(t)
+	v := e.createSchedule(t, scheduleBody(nil))
+	e.clock.Advance(time.Date(2026, 11, 29, 8, 1, 20, 0, time.UTC).Sub(e.clock.Now()))
+	payload, _ := json.Marshal(reportschedule.Payload{Kind: reportschedule.FireKind, TenantID: "acme", ScheduleID: v.ID(), Revision: 1})
+	if err := e.app.Fire(context.Background(), scheduler.Firing{Payload: payload, At: time.Date(2026, 11, 29, 8, 1, 15, 0, time.UTC)}); err != nil {
+		t.Fatal(err)
+	}
+	if runs := e.runs(t, v.ScheduleRef); len(runs) != 1 || runs[0].NominalAt != "2026-11-29T08:00:00Z" || runs[0].Outcome != reportschedule.OutcomeSent {
+		t.Fatalf("late firing: %+v", runs)
+	}
+	// A firing with no nominal fire in the quarter hour before it does nothing.
+	if err := e.app.Fire(context.Background(), scheduler.Firing{Payload: payload, At: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.runs(t, v.ScheduleRef)); n != 1 {
+		t.Fatalf("a stray firing ran: %d runs", n)
+	}
+}
+
 func TestScheduledSendRetriesByItsPolicyThenDeadLetters(t *testing.T) {
 	e, _ := deliveryEnv(t)
 	e.app.Delivery.Mailer = &flakyMailer{n: 100, err: mailer.ErrThrottled, next: e.app.Outbox}

@@ -6,14 +6,22 @@ import "time"
 // nominal fire in (lastNominal, now], so an outage of N fires costs one run, not N; with
 // skip_missed, or when nothing was missed, ok is false.
 func CatchUp(spec Spec, lastNominal, now time.Time) (time.Time, bool) {
-	if spec.CatchUp == SkipMissed || !now.After(lastNominal) {
+	if spec.CatchUp == SkipMissed {
+		return time.Time{}, false
+	}
+	return LatestFire(spec, lastNominal, now)
+}
+
+// LatestFire is the last nominal fire in (after, upTo], whatever the catch-up policy.
+func LatestFire(spec Spec, after, upTo time.Time) (time.Time, bool) {
+	if !upTo.After(after) {
 		return time.Time{}, false
 	}
 	p, ok := compile(&spec)
 	if !ok {
 		return time.Time{}, false
 	}
-	return p.latestIn(lastNominal, now)
+	return p.latestIn(after, upTo)
 }
 
 // latestIn finds the last fire in (lo, hi] by scanning forward from ever earlier points

@@ -108,9 +108,16 @@ func (s *Service) nominalOf(spec Spec, rec Record, p Payload, at time.Time) (tim
 		t, err := time.Parse(time.RFC3339, p.NominalAt)
 		return t, true, err == nil
 	}
+	// A firing may come some seconds after its time (EventBridge hands the target the time
+	// it invoked, not the time it was due): it stands for the latest nominal fire in the
+	// quarter hour before it, or for none (the expression is a superset of the fires).
 	nominal := at.UTC().Truncate(time.Minute)
 	if !IsNominal(spec, nominal) {
-		return time.Time{}, false, false
+		n, ok := LatestFire(spec, at.Add(-lateAfter), at)
+		if !ok {
+			return time.Time{}, false, false
+		}
+		nominal = n
 	}
 	now := s.Clock.Now()
 	if now.Sub(nominal) <= lateAfter {
