@@ -69,7 +69,7 @@ func Routes() []Route {
 		{Name: "get-settings", Method: "GET", Path: "/enterprise/aispm/reports/settings", Roles: settingsRead},
 		{Name: "put-settings", Method: "PUT", Path: "/enterprise/aispm/reports/settings", Roles: adminOnly},
 		{Name: "post-ingest", Method: "POST", Path: "/enterprise/aispm/ingest", Roles: ingestRoles, MaxBody: ingestMaxBody, Accepts: []string{MediaNDJSON}},
-		{Name: "get-export", Method: "GET", Path: "/enterprise/aispm/reports/exports/{contract}", Roles: exportRoles, Query: []string{"package"}},
+		{Name: "get-export", Method: "GET", Path: "/enterprise/aispm/reports/exports/{contract}", Roles: exportRoles, Query: []string{"package", "schedule"}},
 		{Name: "get-exports", Method: "GET", Path: reports + "/exports", Roles: exportRoles},
 		{Name: "get-evidence-proof", Method: "GET", Path: "/enterprise/aispm/reports/evidence/{evidence_ref}/proof", Roles: proofRoles},
 		{Name: "post-render", Method: "POST", Path: reports + "/render", Roles: renderRoles},

@@ -55,6 +55,7 @@ var builders = map[string]builder{
 	"recipient-policy":        recipientPolicy,
 	"delivery-audit-event":    deliveryAuditEvent,
 	"approval-decision":       approvalDecision,
+	"schedule-policy":         schedulePolicy,
 }
 
 // Contracts lists the exports the product builds.

@@ -18,6 +18,7 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/delivery"
 	"github.com/cavra-enterprise/aispm-reports/internal/manifest"
 	"github.com/cavra-enterprise/aispm-reports/internal/problem"
+	"github.com/cavra-enterprise/aispm-reports/internal/reportschedule"
 	"github.com/cavra-enterprise/aispm-reports/internal/search"
 	"github.com/cavra-enterprise/aispm-reports/internal/settings"
 	"github.com/cavra-enterprise/aispm-reports/internal/tenancy"
@@ -95,6 +96,10 @@ func emptyState() State {
 			return delivery.StoredPolicy{Policy: delivery.DefaultPolicy()}, nil
 		},
 		Deliveries: func() ([]delivery.Record, error) { return nil, nil },
+		Delivery:   func(string) (delivery.Record, error) { return delivery.Record{}, errors.New("no such delivery") },
+		Schedule: func() (reportschedule.View, []reportschedule.Run, error) {
+			return reportschedule.View{}, nil, reportschedule.ErrNotFound
+		},
 		Checkpoint: func() (*audit.Checkpointed, error) { return nil, nil },
 	}
 }
@@ -247,6 +252,7 @@ func TestReadinessAgreesWithTheExports(t *testing.T) {
 		"artifact":  withArtifact(emptyState()),
 		"approval":  withDeliveries(withArtifact(emptyState()), gated("ses", "external_recipient")),
 		"no-routes": func() State { s := emptyState(); s.Served = nil; return s }(),
+		"schedule":  withSchedule(emptyState(), testSchedule(), nil),
 	}
 	for label, s := range states {
 		v, err := ReadinessOf(s)

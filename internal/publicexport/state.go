@@ -7,6 +7,7 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/audit"
 	"github.com/cavra-enterprise/aispm-reports/internal/delivery"
 	"github.com/cavra-enterprise/aispm-reports/internal/manifest"
+	"github.com/cavra-enterprise/aispm-reports/internal/reportschedule"
 	"github.com/cavra-enterprise/aispm-reports/internal/search"
 	"github.com/cavra-enterprise/aispm-reports/internal/settings"
 	"github.com/cavra-enterprise/aispm-reports/internal/tenancy"
@@ -35,6 +36,13 @@ type State struct {
 	RecipientPolicy func() (delivery.StoredPolicy, error)
 	// Deliveries loads the tenant's most recent deliveries, newest first.
 	Deliveries func() ([]delivery.Record, error)
+	// Delivery loads one of the tenant's deliveries by ref.
+	Delivery func(deliveryRef string) (delivery.Record, error)
+	// ScheduleRef names the report schedule to export ("" for the latest not deleted).
+	ScheduleRef string
+	// Schedule loads the schedule to export and its most recent runs, newest first
+	// (reportschedule.ErrNotFound when there is none).
+	Schedule func() (reportschedule.View, []reportschedule.Run, error)
 	// Checkpoint loads the tenant's latest signed audit checkpoint (nil before the first seal).
 	Checkpoint func() (*audit.Checkpointed, error)
 	// SigningKeyID names the key that signs manifests and audit checkpoints ("" when none is

@@ -13,6 +13,7 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/manifest"
 	"github.com/cavra-enterprise/aispm-reports/internal/problem"
 	"github.com/cavra-enterprise/aispm-reports/internal/publicexport"
+	"github.com/cavra-enterprise/aispm-reports/internal/reportschedule"
 	"github.com/cavra-enterprise/aispm-reports/internal/search"
 	"github.com/cavra-enterprise/aispm-reports/internal/settings"
 	"github.com/cavra-enterprise/aispm-reports/internal/signer"
@@ -29,6 +30,7 @@ type Services struct {
 	Delivery  *delivery.Service
 	Signer    signer.Signer
 	Proofs    ProofSource
+	Schedules *reportschedule.Service
 	// Items answers the read-only queries of the public exports.
 	Items interface {
 		Query(ctx context.Context, q itemstore.Query) (itemstore.Page, error)
@@ -80,7 +82,7 @@ func getExport(ctx context.Context, h *Services, r api.Request) (api.Response, e
 		return api.Response{}, problem.New(problem.NotFound, "unknown_contract", "contract",
 			"known exports: "+strings.Join(publicexport.PublicContracts, ", "))
 	}
-	s, err := h.exportState(ctx, r, r.Query.Get("package"))
+	s, err := h.exportState(ctx, r, ExportSubject{Package: r.Query.Get("package"), Schedule: r.Query.Get("schedule")})
 	if err != nil {
 		return api.Response{}, err
 	}
@@ -94,7 +96,7 @@ func getExport(ctx context.Context, h *Services, r api.Request) (api.Response, e
 // getExports is the readiness view: every public contract, whether it can be exported now,
 // and each condition it does not meet yet.
 func getExports(ctx context.Context, h *Services, r api.Request) (api.Response, error) {
-	s, err := h.exportState(ctx, r, "")
+	s, err := h.exportState(ctx, r, ExportSubject{})
 	if err != nil {
 		return api.Response{}, err
 	}
@@ -105,7 +107,7 @@ func getExports(ctx context.Context, h *Services, r api.Request) (api.Response, 
 	return api.JSON(http.StatusOK, v), nil
 }
 
-func (h *Services) exportState(ctx context.Context, r api.Request, pkg string) (publicexport.State, error) {
+func (h *Services) exportState(ctx context.Context, r api.Request, subject ExportSubject) (publicexport.State, error) {
 	t, err := h.tenant(ctx, r)
 	if err != nil {
 		return publicexport.State{}, err
@@ -114,5 +116,5 @@ func (h *Services) exportState(ctx context.Context, r api.Request, pkg string) (
 	if err != nil {
 		return publicexport.State{}, err
 	}
-	return h.ExportState(ctx, t, cur.Settings, pkg), nil
+	return h.ExportStateOf(ctx, t, cur.Settings, subject), nil
 }
