@@ -269,6 +269,7 @@ func TestScheduleRefusesBadInputAndStoresNothing(t *testing.T) {
 			b["delivery"] = map[string]any{"channel": "email", "recipients": []string{"not-an-address"}}
 		}, 400, "", "delivery.recipients[0]"},
 		{func(b, _ map[string]any) { b["tenant"] = "globex" }, 400, "schema_violation", ""},
+		{func(b, _ map[string]any) { b["name"] = "Report for ciso@acme.example" }, 400, "sensitive_content_refused", "name"},
 		{func(b, _ map[string]any) { delete(b, "schedule") }, 400, "invalid_field", "schedule"},
 	} {
 		r := e.call("POST", schedulesPath, op, mustJSON(t, scheduleBody(c.mod)), nil)

@@ -67,7 +67,7 @@ func Build(p ports.Set) *Services {
 		Renderer: s.Artifacts, Packager: s.Packages, Sender: s.Delivery, Settings: st.Of, Clock: p.Clock})
 	s.Audit = newAuditWriter(p, st.Of)
 	s.Reports = &reportapi.Services{Tenants: s.Tenants, Settings: s.Settings, Artifacts: s.Artifacts, Packages: s.Packages,
-		Search: s.Search, Delivery: s.Delivery, Signer: p.Signer, Proofs: s.Audit, Items: p.Items}
+		Search: s.Search, Delivery: s.Delivery, Signer: p.Signer, Proofs: s.Audit, Items: p.Items, Schedules: s.Schedules}
 	return s
 }
 

@@ -149,6 +149,16 @@ func (s *Service) check(ctx context.Context, t tenancy.Tenant, st settings.Setti
 	if strings.TrimSpace(rec.Name) == "" {
 		return problem.InvalidField("name", "must not be blank")
 	}
+	// The name and window refs reach exports and views: no address, key or secret in them.
+	texts := map[string]string{"name": rec.Name}
+	for i, w := range rec.Schedule.BlackoutWindows {
+		texts[fmt.Sprintf("schedule.blackout_windows[%d].window_ref", i)] = w.WindowRef
+	}
+	for field, v := range texts {
+		if kind := evidence.ScanString(v); kind != "" {
+			return problem.New(problem.Invalid, "sensitive_content_refused", field, "must not hold "+strings.ReplaceAll(kind, "_", " ")+"s")
+		}
+	}
 	limits := Limits{MinInterval: minInterval(st), Now: s.Clock.Now()}
 	if err := Validate(effective(rec.Schedule, st), limits); err != nil {
 		return underSchedule(err)
