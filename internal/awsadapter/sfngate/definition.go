@@ -3,6 +3,7 @@ package sfngate
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -62,24 +63,52 @@ func Definition(activityARN string) string {
 // ProvisionAPI is what Provision needs.
 type ProvisionAPI interface {
 	CreateActivity(context.Context, *sfn.CreateActivityInput, ...func(*sfn.Options)) (*sfn.CreateActivityOutput, error)
+	ListActivities(context.Context, *sfn.ListActivitiesInput, ...func(*sfn.Options)) (*sfn.ListActivitiesOutput, error)
 	CreateStateMachine(context.Context, *sfn.CreateStateMachineInput, ...func(*sfn.Options)) (*sfn.CreateStateMachineOutput, error)
 }
 
 // Provision creates the activity and the state machine named name, for tests and emulator
 // setup; in AWS the CDK stack owns them. roleARN is the machine's execution role.
 func Provision(ctx context.Context, client ProvisionAPI, name, roleARN string) (stateMachineARN, activityARN string, err error) {
-	act, err := client.CreateActivity(ctx, &sfn.CreateActivityInput{Name: aws.String(name)})
+	activityARN, err = createActivity(ctx, client, name)
 	if err != nil {
-		return "", "", fmt.Errorf("create activity %s: %w", name, err)
+		return "", "", err
 	}
 	sm, err := client.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
 		Name:       aws.String(name),
-		Definition: aws.String(Definition(aws.ToString(act.ActivityArn))),
+		Definition: aws.String(Definition(activityARN)),
 		RoleArn:    aws.String(roleARN),
 		Type:       types.StateMachineTypeStandard,
 	})
 	if err != nil {
 		return "", "", fmt.Errorf("create state machine %s: %w", name, err)
 	}
-	return aws.ToString(sm.StateMachineArn), aws.ToString(act.ActivityArn), nil
+	return aws.ToString(sm.StateMachineArn), activityARN, nil
+}
+
+// createActivity creates the activity, or finds it when it already exists: CreateActivity
+// is idempotent in AWS, but an emulator may answer a retried call (the SDK retries one
+// whose answer was lost) with ActivityAlreadyExists.
+func createActivity(ctx context.Context, client ProvisionAPI, name string) (string, error) {
+	act, err := client.CreateActivity(ctx, &sfn.CreateActivityInput{Name: aws.String(name)})
+	if err == nil {
+		return aws.ToString(act.ActivityArn), nil
+	}
+	var exists *types.ActivityAlreadyExists
+	if !errors.As(err, &exists) {
+		return "", fmt.Errorf("create activity %s: %w", name, err)
+	}
+	p := sfn.NewListActivitiesPaginator(client, &sfn.ListActivitiesInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return "", fmt.Errorf("find activity %s: %w", name, err)
+		}
+		for _, a := range page.Activities {
+			if aws.ToString(a.Name) == name {
+				return aws.ToString(a.ActivityArn), nil
+			}
+		}
+	}
+	return "", fmt.Errorf("create activity %s: %w", name, err)
 }
