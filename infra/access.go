@@ -90,15 +90,19 @@ var routeAccess = map[string]Access{
 	"post-distribution-deny":    {Table: TableReadWrite, Approvals: true},
 	"get-deliveries":            {Table: TableRead},
 	// Schedules: a table item and its entry in the tenant's EventBridge Scheduler group;
-	// creating and changing one reads the recipient policy and parses the render.
-	"post-schedule":        {Table: TableReadWrite, Schedules: true},
+	// creating, changing and resuming one reads the recipient policy, parses the render and,
+	// when the policy gates its sends, opens its approval gate.
+	"post-schedule":        {Table: TableReadWrite, Schedules: true, Approvals: true},
 	"get-schedules":        {Table: TableRead},
 	"get-schedule":         {Table: TableRead},
-	"patch-schedule":       {Table: TableReadWrite, Schedules: true},
+	"patch-schedule":       {Table: TableReadWrite, Schedules: true, Approvals: true},
 	"post-schedule-pause":  {Table: TableReadWrite, Schedules: true},
-	"post-schedule-resume": {Table: TableReadWrite, Schedules: true},
-	"delete-schedule":      {Table: TableReadWrite, Schedules: true},
-	"get-schedule-runs":    {Table: TableRead},
+	"post-schedule-resume": {Table: TableReadWrite, Schedules: true, Approvals: true},
+	// A schedule the recipient policy gates waits for an approver through the approval gate.
+	"post-schedule-approve": {Table: TableReadWrite, Schedules: true, Approvals: true},
+	"post-schedule-deny":    {Table: TableReadWrite, Schedules: true, Approvals: true},
+	"delete-schedule":       {Table: TableReadWrite, Schedules: true},
+	"get-schedule-runs":     {Table: TableRead},
 	// Tokens are table items (hash-keyed records and evidence).
 	"get-tokens":        {Table: TableRead},
 	"post-token":        {Table: TableReadWrite},

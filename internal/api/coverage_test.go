@@ -104,6 +104,16 @@ var coverageSteps = []coverageStep{
 		s.schedule = v.ScheduleRef
 		return r
 	}},
+	{"post-schedule-approve", func(t *testing.T, e *env, s *coverageState) reply {
+		// The policy saved above gates every domain: the schedule waits for an approver.
+		return e.call("POST", schedulesPath+"/"+s.schedule+"/approve", e.as("acme", auth.Approver), nil, nil)
+	}},
+	{"post-schedule-deny", func(t *testing.T, e *env, s *coverageState) reply {
+		other := e.createSchedule(t, scheduleBody(func(b, _ map[string]any) {
+			b["delivery"] = map[string]any{"channel": "portal", "recipients": []string{"board@acme.example"}}
+		}))
+		return e.call("POST", schedulesPath+"/"+other.ScheduleRef+"/deny", e.as("acme", auth.SecurityLeadership), []byte(`{"reason_code":"not_needed"}`), nil)
+	}},
 	{"patch-schedule", func(t *testing.T, e *env, s *coverageState) reply {
 		return e.call("PATCH", schedulesPath+"/"+s.schedule, e.as("acme", auth.ReportOperator), []byte(`{"name":"Renamed"}`), nil)
 	}},

@@ -97,6 +97,8 @@ func Routes() []Route {
 		{Name: "post-schedule-pause", Method: "POST", Path: reports + "/schedules/{schedule}/pause", Roles: renderRoles},
 		{Name: "post-schedule-resume", Method: "POST", Path: reports + "/schedules/{schedule}/resume", Roles: renderRoles},
 		{Name: "delete-schedule", Method: "DELETE", Path: reports + "/schedules/{schedule}", Roles: renderRoles},
+		{Name: "post-schedule-approve", Method: "POST", Path: reports + "/schedules/{schedule}/approve", Roles: approvalRoles},
+		{Name: "post-schedule-deny", Method: "POST", Path: reports + "/schedules/{schedule}/deny", Roles: approvalRoles},
 		{Name: "get-schedule-runs", Method: "GET", Path: reports + "/schedules/{schedule}/runs", Roles: scheduleRead, Query: []string{"cursor", "limit"}},
 		// API tokens of the caller's own tenant: the tenant admin's alone.
 		{Name: "get-tokens", Method: "GET", Path: reports + "/tokens", Roles: adminOnly},

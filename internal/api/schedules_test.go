@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -292,4 +293,67 @@ func TestScheduleRefusesBadInputAndStoresNothing(t *testing.T) {
 	requireError(t, e.call("GET", schedulesPath+"?status=sleeping", op, nil, nil), 400, "invalid_field", "status")
 	requireError(t, e.call("GET", path, e.as("globex", auth.TenantAdmin), nil, nil), 404, "schedule_not_found", "schedule")
 	requireError(t, e.call("POST", schedulesPath, e.as("acme", auth.Approver), mustJSON(t, scheduleBody(nil)), nil), 403, "forbidden", "")
+}
+
+// A schedule whose sends the recipient policy gates waits for one approval, bound to what
+// it runs; its runs then send without asking again, until a change needs a new approval.
+func TestScheduleThePolicyGatesWaitsForApproval(t *testing.T) {
+	e, _ := deliveryEnv(t)
+	partner := func(to string) func(b, _ map[string]any) {
+		return func(b, _ map[string]any) {
+			b["delivery"] = map[string]any{"channel": "email", "recipients": []string{to}}
+		}
+	}
+	v := e.createSchedule(t, scheduleBody(partner("auditor@partner.example")))
+	if v.Status != reportschedule.StatusRequiresApproval || v.ApprovalRef == "" || v.NextRunAt != nil {
+		t.Fatalf("gated schedule: %+v", v.Record)
+	}
+	e.tickAt(t, "2026-11-29T08:00:00Z")
+	if n := len(e.runs(t, v.ScheduleRef)); n != 0 {
+		t.Fatalf("a schedule awaiting approval ran %d times", n)
+	}
+	path := schedulesPath + "/" + v.ScheduleRef
+	op, approver := e.as("acme", auth.ReportOperator), e.as("acme", auth.Approver)
+	requireError(t, e.call("POST", path+"/approve", op, nil, nil), 403, "forbidden", "")
+	requireError(t, e.call("POST", path+"/approve", e.as("globex", auth.Approver), nil, nil), 404, "schedule_not_found", "schedule")
+	r := e.call("POST", path+"/approve", approver, []byte(`{"reason_code":"quarterly_audit"}`), nil)
+	if r.status != 200 || r.json(t)["status"] != "active" || r.json(t)["next_run_at"] != "2026-11-30T08:00:00Z" {
+		t.Fatalf("approve: %d %s", r.status, r.body)
+	}
+	requireError(t, e.call("POST", path+"/deny", approver, nil, nil), 409, "not_awaiting_approval", "schedule")
+	before := len(outbox(t, e))
+	e.tickAt(t, "2026-11-30T08:00:00Z")
+	runs := e.runs(t, v.ScheduleRef)
+	if len(runs) != 1 || runs[0].Outcome != reportschedule.OutcomeSent || len(outbox(t, e)) != before+1 {
+		t.Fatalf("approved schedule's run: %+v, %d mails", runs, len(outbox(t, e))-before)
+	}
+	d := decodeDelivery(t, e.call("GET", deliveriesPath, e.as("acme", auth.TenantAdmin), nil, nil).firstDelivery(t))
+	if d.PolicyDecision.Outcome != delivery.RequireApproval || !slices.Contains(d.PolicyDecision.Reasons, delivery.ReasonScheduleApproved) {
+		t.Fatalf("the run's send does not name the approval it went ahead under: %+v", d.PolicyDecision)
+	}
+	// A rename keeps the approval; new recipients need a new one, and a denial sends it back
+	// to draft.
+	if r := e.call("PATCH", path, op, []byte(`{"name":"Renamed"}`), nil); r.status != 200 || r.json(t)["status"] != "active" {
+		t.Fatalf("rename: %d %s", r.status, r.body)
+	}
+	r = e.call("PATCH", path, op, mustJSON(t, map[string]any{"delivery": map[string]any{"channel": "email", "recipients": []string{"cfo@partner.example"}}}), nil)
+	if r.status != 200 || r.json(t)["status"] != "requires_approval" {
+		t.Fatalf("new recipients: %d %s", r.status, r.body)
+	}
+	if r := e.call("POST", path+"/deny", e.as("acme", auth.SecurityLeadership), nil, nil); r.status != 200 || r.json(t)["status"] != "draft" {
+		t.Fatalf("deny: %d %s", r.status, r.body)
+	}
+	e.tickAt(t, "2026-12-01T08:00:00Z")
+	if n := len(e.runs(t, v.ScheduleRef)); n != 1 {
+		t.Fatalf("a denied schedule ran: %d runs", n)
+	}
+	var decided int
+	for _, rec := range e.evidenceRecords(t, "acme") {
+		if rec.Action == "schedule.approval_decided" {
+			decided++
+		}
+	}
+	if decided != 2 {
+		t.Fatalf("%d approval decisions in evidence, want 2", decided)
+	}
 }

@@ -64,7 +64,7 @@ func Build(p ports.Set) *Services {
 	s.Delivery = delivery.NewService(delivery.Ports{Items: p.Items, Objects: p.Objects, Artifacts: s.Artifacts,
 		Packages: s.Packages, Settings: st.Of, Mailer: p.Mailer, Gate: p.Gate, Scheduler: p.Scheduler, Clock: p.Clock})
 	s.Schedules = reportschedule.NewService(reportschedule.Ports{Items: p.Items, Scheduler: p.Scheduler, Tenants: s.Tenants,
-		Renderer: s.Artifacts, Packager: s.Packages, Sender: s.Delivery, Settings: st.Of, Clock: p.Clock})
+		Renderer: s.Artifacts, Packager: s.Packages, Sender: s.Delivery, Settings: st.Of, Clock: p.Clock, Gate: p.Gate})
 	s.Audit = newAuditWriter(p, st.Of)
 	s.Reports = &reportapi.Services{Tenants: s.Tenants, Settings: s.Settings, Artifacts: s.Artifacts, Packages: s.Packages,
 		Search: s.Search, Delivery: s.Delivery, Signer: p.Signer, Proofs: s.Audit, Items: p.Items, Schedules: s.Schedules}

@@ -115,7 +115,7 @@ func (s *Service) stale(ctx context.Context, tenantID string, st settings.Settin
 		return false, "", err
 	}
 	d := Evaluate(pol.Policy.WithBlockedDomains(st.RecipientGovernance.BlockedDomains), rec.Channel, rec.Recipients)
-	if d.Outcome == BlockedPolicy || d.Outcome == RequireApproval && rec.Approval == nil {
+	if d.Outcome == BlockedPolicy || d.Outcome == RequireApproval && rec.Approval == nil && rec.ScheduleApprovalRef == "" {
 		return true, "policy_changed", nil
 	}
 	return false, "", nil

@@ -157,6 +157,10 @@ type Decision struct {
 // approval policy), whatever the recipient policy said.
 const ReasonScheduleApproval = "schedule_requires_approval"
 
+// ReasonScheduleApproved: a gated send of a scheduled run went ahead under its schedule's
+// approval, which was bound to the same recipients.
+const ReasonScheduleApproved = "approved_with_schedule"
+
 // Evaluate decides a send of channel to recipients (lower-cased addresses). The strictest
 // outcome over every recipient wins; reasons name every rule that applied.
 func Evaluate(p Policy, channel string, recipients []string) Decision {

@@ -93,11 +93,13 @@ type Record struct {
 	// Retry is the retry policy of this delivery when its requester set one (a scheduled
 	// run carries its schedule's); nil means the tenant's settings.
 	Retry *RetryPolicy `json:"retry_policy,omitempty"`
-	// ScheduleRef names the report schedule whose run requested this delivery.
-	ScheduleRef string `json:"schedule_ref,omitempty"`
-	CreatedAt   string `json:"created_at"`
-	UpdatedAt   string `json:"updated_at"`
-	version     int64
+	// ScheduleRef names the report schedule whose run requested this delivery;
+	// ScheduleApprovalRef the schedule's approval a gated send went ahead under.
+	ScheduleRef         string `json:"schedule_ref,omitempty"`
+	ScheduleApprovalRef string `json:"schedule_approval_ref,omitempty"`
+	CreatedAt           string `json:"created_at"`
+	UpdatedAt           string `json:"updated_at"`
+	version             int64
 }
 
 // RetryPolicy overrides the tenant's delivery retry settings for one delivery: at most

@@ -82,6 +82,11 @@ type SendInput struct {
 	Retry           *RetryPolicy
 	ScheduleRef     string
 	RequireApproval bool
+	// ApprovedBy is the approval of the schedule this run belongs to, bound to the
+	// schedule's recipients and content: a send the policy gates goes ahead under it
+	// instead of waiting again. A send the policy blocks stays blocked, and
+	// RequireApproval still gates.
+	ApprovedBy string
 }
 
 // subject is what a delivery sends.
@@ -176,6 +181,7 @@ func (s *Service) create(ctx context.Context, in SendInput, idem, reqDigest stri
 	if in.RequireApproval {
 		dec.raise(RequireApproval, ReasonScheduleApproval)
 	}
+	preApproved := in.ApprovedBy != "" && !in.RequireApproval && dec.Outcome == RequireApproval
 	if dec.Outcome == RequireApproval && s.Gate == nil {
 		return Record{}, problem.New(problem.Conflict, "approval_gate_unavailable", "", "this send needs approval and no approval gate is configured")
 	}
@@ -185,6 +191,12 @@ func (s *Service) create(ctx context.Context, in SendInput, idem, reqDigest stri
 		rec.ProviderMode = st.DeliveryProvider.Mode
 	}
 	status := map[string]string{Allow: StatusQueued, RequireApproval: StatusPendingApproval, BlockedPolicy: StatusBlocked}[dec.Outcome]
+	if preApproved {
+		// The decision keeps its outcome and reasons; the schedule's approval answers it.
+		dec.addReason(ReasonScheduleApproved)
+		rec.Decision = dec
+		rec.ScheduleApprovalRef, status = in.ApprovedBy, StatusQueued
+	}
 	if status == StatusPendingApproval {
 		rec.ApprovalRef = ref.Make("approval", rec.ID())
 		rec.ApprovalExpiresAt = stamp(now.Add(approvalTimeout(st)))

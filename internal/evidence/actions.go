@@ -37,6 +37,8 @@ const (
 	ScheduleResumed  Action = "schedule.resumed"
 	ScheduleDeleted  Action = "schedule.deleted"
 	ScheduleRunFired Action = "schedule.run_recorded"
+	// ScheduleApprovalDecided: an approver approved or denied a schedule the policy gates.
+	ScheduleApprovalDecided Action = "schedule.approval_decided"
 )
 
 var registered = map[Action]bool{
@@ -48,7 +50,7 @@ var registered = map[Action]bool{
 	RecipientPolicyUpdated: true, DeliveryRequested: true, ApprovalDecided: true,
 	DeliveryAttempted: true, DeliveryFinished: true,
 	ScheduleCreated: true, ScheduleUpdated: true, SchedulePaused: true, ScheduleResumed: true,
-	ScheduleDeleted: true, ScheduleRunFired: true,
+	ScheduleDeleted: true, ScheduleRunFired: true, ScheduleApprovalDecided: true,
 }
 
 func (a Action) known() bool { return registered[a] }

@@ -38,6 +38,8 @@ var bodies = map[string]body{
 	"patch-schedule":            {schema: ref(schemas.ScheduleRequest)},
 	"post-schedule-pause":       {schema: emptyObject, optional: true},
 	"post-schedule-resume":      {schema: emptyObject, optional: true},
+	"post-schedule-approve":     {schema: ref(schemas.Decision), optional: true},
+	"post-schedule-deny":        {schema: ref(schemas.Decision), optional: true},
 	"post-token-revoke":         {schema: emptyObject, optional: true},
 	"post-token-rotate":         {schema: ref(schemas.TokenRotate), optional: true},
 }

@@ -176,16 +176,21 @@ func scheduleDelivery(st settings.Settings, rec reportschedule.Record) (map[stri
 
 // scheduleApproval: a run waits for an approver when the schedule's approval policy asks
 // for one, when the recipient evaluation requires approval, or when a blackout window
-// requires manual approval. approval_ref is the approval of the last send that waited at
-// the gate, or the placeholder approval:none. Changing a schedule is not gated by approval
-// in this product, so change_requires_approval is false.
+// requires manual approval. approval_ref is the schedule's own approval request when the
+// policy gates it, else the approval of the last send that waited at the gate, else the
+// placeholder approval:none. A schedule the policy gates needs a new approval for every
+// change of what it runs or to whom (change_requires_approval); others change freely.
 func scheduleApproval(s State, rec reportschedule.Record) (map[string]any, error) {
-	required := rec.ApprovalPolicy != reportschedule.ApprovalNone || rec.PolicyDecision.Outcome == delivery.RequireApproval ||
+	gated := rec.PolicyDecision.Outcome == delivery.RequireApproval
+	required := rec.ApprovalPolicy != reportschedule.ApprovalNone || gated ||
 		slices.ContainsFunc(rec.Schedule.BlackoutWindows, func(w reportschedule.BlackoutWindow) bool {
 			return w.Behavior == reportschedule.BehaviorRequireApproval
 		})
 	approvalRef := ref.None("approval")
-	if rec.GatedDeliveryRef != "" {
+	switch {
+	case rec.ApprovalRef != "":
+		approvalRef = rec.ApprovalRef
+	case rec.GatedDeliveryRef != "":
 		d, err := s.Delivery(rec.GatedDeliveryRef)
 		if err != nil {
 			return nil, err
@@ -199,7 +204,7 @@ func scheduleApproval(s State, rec reportschedule.Record) (map[string]any, error
 		return nil, err
 	}
 	return map[string]any{"approval_required": required, "approver_group": "role:approver", "approval_ref": approvalRef,
-		"change_requires_approval":             false,
+		"change_requires_approval":             gated,
 		"external_recipient_requires_approval": pol.Policy.ExternalDeliveryDefault == "require_approval"}, nil
 }
 

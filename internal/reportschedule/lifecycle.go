@@ -58,7 +58,7 @@ func (s *Service) Create(ctx context.Context, a Actor, body []byte) (Record, err
 	now := s.Clock.Now()
 	rec := Record{ScheduleRef: ref.Make("schedule", newID(now)), Status: StatusActive, ApprovalPolicy: ApprovalNone,
 		CreatedByRole: a.Role, CreatedByToken: a.TokenRef, CreatedAt: stamp(now), EvidenceRefs: []string{}}
-	if err := s.apply(ctx, a.Tenant, &rec, b); err != nil {
+	if err := s.apply(ctx, a, &rec, b); err != nil {
 		return Record{}, err
 	}
 	n, err := s.count(ctx, a.Tenant.ID)
@@ -72,7 +72,10 @@ func (s *Service) Create(ctx context.Context, a Actor, body []byte) (Record, err
 	if err != nil {
 		return Record{}, err
 	}
-	return rec, s.write(ctx, a.Tenant.ID, &rec, ev, true)
+	if err := s.write(ctx, a.Tenant.ID, &rec, ev, true); err != nil {
+		return Record{}, err
+	}
+	return rec, s.openGate(ctx, rec)
 }
 
 // Patch replaces the members body names, at version ifMatch when > 0.
@@ -94,19 +97,23 @@ func (s *Service) Patch(ctx context.Context, a Actor, scheduleRef string, ifMatc
 	if rec.Status == StatusDisabled {
 		return Record{}, problem.New(problem.Conflict, "schedule_deleted", "schedule", "a deleted schedule cannot change")
 	}
-	if err := s.apply(ctx, a.Tenant, &rec, b); err != nil {
+	if err := s.apply(ctx, a, &rec, b); err != nil {
 		return Record{}, err
 	}
 	ev, err := s.evidence(a.Tenant.ID, a.Role, evidence.ScheduleUpdated, rec, nil)
 	if err != nil {
 		return Record{}, err
 	}
-	return rec, s.write(ctx, a.Tenant.ID, &rec, ev, false)
+	if err := s.write(ctx, a.Tenant.ID, &rec, ev, false); err != nil {
+		return Record{}, err
+	}
+	return rec, s.openGate(ctx, rec)
 }
 
 // apply merges b into rec and checks the result whole: spec rules, report and formats, and
 // the recipient policy. A blocked recipient refuses the change (409 naming the reasons).
-func (s *Service) apply(ctx context.Context, t tenancy.Tenant, rec *Record, b Body) error {
+func (s *Service) apply(ctx context.Context, a Actor, rec *Record, b Body) error {
+	t := a.Tenant
 	st, err := s.Settings(ctx, t.ID)
 	if err != nil {
 		return err
@@ -136,7 +143,7 @@ func (s *Service) apply(ctx context.Context, t tenancy.Tenant, rec *Record, b Bo
 	rec.RecipientDigest = recipientDigest(rec.Delivery.Recipients)
 	rec.Revision++
 	rec.UpdatedAt = stamp(s.Clock.Now())
-	return nil
+	return s.requestApproval(a, st, rec)
 }
 
 func setIf(dst *string, v *string) {
@@ -286,6 +293,9 @@ func (s *Service) SetStatus(ctx context.Context, a Actor, scheduleRef, to string
 	if rec.Status == to {
 		return rec, nil
 	}
+	if to == StatusActive && rec.Status == StatusRequiresApproval {
+		return rec, nil // resuming waits for the decision
+	}
 	action := map[string]evidence.Action{StatusPaused: evidence.SchedulePaused, StatusActive: evidence.ScheduleResumed, StatusDisabled: evidence.ScheduleDeleted}[to]
 	prev := rec.Status
 	rec.Status, rec.UpdatedAt = to, stamp(s.Clock.Now())
@@ -293,9 +303,21 @@ func (s *Service) SetStatus(ctx context.Context, a Actor, scheduleRef, to string
 	if to == StatusDisabled {
 		rec.DeletedAt = rec.UpdatedAt
 	}
+	if to == StatusActive {
+		st, err := s.Settings(ctx, a.Tenant.ID)
+		if err != nil {
+			return Record{}, err
+		}
+		if err := s.requestApproval(a, st, &rec); err != nil {
+			return Record{}, err
+		}
+	}
 	ev, err := s.evidence(a.Tenant.ID, a.Role, action, rec, map[string]any{"previous_status": prev})
 	if err != nil {
 		return Record{}, err
 	}
-	return rec, s.write(ctx, a.Tenant.ID, &rec, ev, false)
+	if err := s.write(ctx, a.Tenant.ID, &rec, ev, false); err != nil {
+		return Record{}, err
+	}
+	return rec, s.openGate(ctx, rec)
 }

@@ -306,7 +306,7 @@ func (s *Service) send(ctx context.Context, tenantID string, rec *Record, run Ru
 			Channel: rec.Delivery.Channel, Recipients: rec.Delivery.Recipients},
 		Retry: &delivery.RetryPolicy{MaxRetries: retry.MaxAttempts, Backoff: string(retry.Backoff),
 			BaseSeconds: retry.BaseSeconds, CapSeconds: retry.CapSeconds},
-		ScheduleRef: rec.ScheduleRef, RequireApproval: gate,
+		ScheduleRef: rec.ScheduleRef, RequireApproval: gate, ApprovedBy: approvedBy(*rec),
 	})
 	if p, ok := problem.As(err); ok {
 		return s.finish(ctx, tenantID, rec, run, OutcomeFailed, p.Code, nil)
@@ -324,6 +324,14 @@ func (s *Service) send(ctx context.Context, tenantID string, rec *Record, run Ru
 			r.GatedDeliveryRef = d.DeliveryRef
 		}
 	})
+}
+
+// approvedBy is the schedule's standing approval when it covers what runs now.
+func approvedBy(rec Record) string {
+	if rec.approvedFor() {
+		return rec.ApprovalRef
+	}
+	return ""
 }
 
 // deferTo schedules the run of nominal again at until, as a one-shot.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cavra-enterprise/aispm-reports/internal/approvalgate"
 	"github.com/cavra-enterprise/aispm-reports/internal/artifacts"
 	"github.com/cavra-enterprise/aispm-reports/internal/canonjson"
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
@@ -79,6 +80,8 @@ type Ports struct {
 	Sender    Sender
 	Settings  func(ctx context.Context, tenantID string) (settings.Settings, error)
 	Clock     clock.Clock
+	// Gate decides schedules the recipient policy gates (nil: such a schedule is refused).
+	Gate approvalgate.Gate
 }
 
 // Service keeps report schedules and runs them.
@@ -114,15 +117,47 @@ type Record struct {
 	// approved (first_run and on_recipient_change ask again when it differs).
 	ApprovedRecipientDigest string `json:"approved_recipient_digest,omitempty"`
 	// GatedDeliveryRef is the last run's send that waited for approval.
-	GatedDeliveryRef string   `json:"gated_delivery_ref,omitempty"`
-	LastNominalAt    string   `json:"last_nominal_at,omitempty"`
-	CreatedByRole    string   `json:"created_by_role"`
-	CreatedByToken   string   `json:"created_by_token_ref"`
-	CreatedAt        string   `json:"created_at"`
-	UpdatedAt        string   `json:"updated_at"`
-	DeletedAt        string   `json:"deleted_at,omitempty"`
-	EvidenceRefs     []string `json:"evidence_refs"`
-	version          int64
+	GatedDeliveryRef string `json:"gated_delivery_ref,omitempty"`
+	// ApprovalRef names the approval a schedule the policy gates waits for (status
+	// requires_approval), bound to ApprovalBoundDigest: what runs and to whom. Approval is
+	// its decision; a later change to either needs a new one.
+	ApprovalRef         string            `json:"approval_ref,omitempty"`
+	ApprovalBoundDigest string            `json:"approval_bound_digest,omitempty"`
+	ApprovalExpiresAt   string            `json:"approval_expires_at,omitempty"`
+	ApprovalRequestedBy string            `json:"approval_requested_by_token_ref,omitempty"`
+	Approval            *ScheduleApproval `json:"approval,omitempty"`
+	LastNominalAt       string            `json:"last_nominal_at,omitempty"`
+	CreatedByRole       string            `json:"created_by_role"`
+	CreatedByToken      string            `json:"created_by_token_ref"`
+	CreatedAt           string            `json:"created_at"`
+	UpdatedAt           string            `json:"updated_at"`
+	DeletedAt           string            `json:"deleted_at,omitempty"`
+	EvidenceRefs        []string          `json:"evidence_refs"`
+	version             int64
+}
+
+// ScheduleApproval is the one decision on a schedule's approval request.
+type ScheduleApproval struct {
+	ApprovalRef  string `json:"approval_ref"`
+	Decision     string `json:"decision"` // approved or denied
+	ApproverRole string `json:"approver_role"`
+	BoundDigest  string `json:"bound_digest"`
+	ReasonCode   string `json:"reason_code,omitempty"`
+	DecidedAt    string `json:"decided_at"`
+	EvidenceRef  string `json:"evidence_ref"`
+}
+
+// approvedFor tells whether the schedule's standing approval covers what it runs now.
+func (r Record) approvedFor() bool {
+	return r.Approval != nil && r.Approval.Decision == "approved" && r.Approval.BoundDigest == r.boundDigest()
+}
+
+// boundDigest is what an approval of the schedule is bound to: the report, its formats
+// and package, the channel and the recipients (as their digest), and the cadence.
+func (r Record) boundDigest() string {
+	d, _ := canonjson.DigestOf(map[string]any{"report_id": r.ReportID, "formats": r.Formats, "package_type": r.PackageType,
+		"channel": r.Delivery.Channel, "recipient_digest": r.RecipientDigest, "spec_digest": r.SpecDigest})
+	return d
 }
 
 // ID is the record's id (the ref without its kind).

@@ -18,14 +18,16 @@ import (
 func Handlers(tenants api.TenantSource, svc *reportschedule.Service) api.Handlers {
 	h := handlers{tenants: tenants, svc: svc}
 	return api.Handlers{
-		"post-schedule":        h.create,
-		"get-schedules":        h.list,
-		"get-schedule":         h.get,
-		"patch-schedule":       h.patch,
-		"post-schedule-pause":  h.status(reportschedule.StatusPaused),
-		"post-schedule-resume": h.status(reportschedule.StatusActive),
-		"delete-schedule":      h.status(reportschedule.StatusDisabled),
-		"get-schedule-runs":    h.runs,
+		"post-schedule":         h.create,
+		"get-schedules":         h.list,
+		"get-schedule":          h.get,
+		"patch-schedule":        h.patch,
+		"post-schedule-pause":   h.status(reportschedule.StatusPaused),
+		"post-schedule-resume":  h.status(reportschedule.StatusActive),
+		"delete-schedule":       h.status(reportschedule.StatusDisabled),
+		"get-schedule-runs":     h.runs,
+		"post-schedule-approve": h.decide(true),
+		"post-schedule-deny":    h.decide(false),
 	}
 }
 
@@ -103,6 +105,20 @@ func (h handlers) status(to string) api.HandlerFunc {
 			return api.Response{}, err
 		}
 		rec, err := h.svc.SetStatus(ctx, a, r.PathParams["schedule"], to)
+		if err != nil {
+			return api.Response{}, err
+		}
+		return h.view(ctx, a.Tenant.ID, http.StatusOK, rec)
+	}
+}
+
+func (h handlers) decide(approve bool) api.HandlerFunc {
+	return func(ctx context.Context, r api.Request) (api.Response, error) {
+		a, err := h.actor(ctx, r)
+		if err != nil {
+			return api.Response{}, err
+		}
+		rec, err := h.svc.Decide(ctx, a, r.PathParams["schedule"], approve, r.Body)
 		if err != nil {
 			return api.Response{}, err
 		}
