@@ -17,7 +17,9 @@ import (
 // The functions a send, a decision or a retry runs in (internal/delivery through
 // internal/app/awsapp) and only those use the gate and mail.
 var (
-	gateUsers = []string{"post-distribution-approve", "post-distribution-deny", "post-send", scheduleRunnerName}
+	// Sends and their decisions, and the schedule routes that open or decide a schedule's gate.
+	gateUsers = []string{"patch-schedule", "post-distribution-approve", "post-distribution-deny", "post-schedule", "post-schedule-approve",
+		"post-schedule-deny", "post-schedule-resume", "post-send", scheduleRunnerName}
 	mailUsers = []string{"post-distribution-approve", "post-send", scheduleRunnerName}
 )
 
