@@ -53,6 +53,9 @@ func TestDeployedSchedule(t *testing.T) {
 	to := "ops@" + internal
 	create := func(name string, windows []any) reportschedule.Record {
 		t.Helper()
+		if windows == nil {
+			windows = []any{}
+		}
 		raw, _ := json.Marshal(map[string]any{"name": name, "report_id": "agent_risk_register", "formats": []string{"csv"},
 			"delivery": map[string]any{"channel": "email", "recipients": []string{to}},
 			"schedule": map[string]any{"timezone": "UTC", "cadence": map[string]any{"kind": "daily", "time": fire.Format("15:04")},
