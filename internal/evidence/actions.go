@@ -31,12 +31,12 @@ const (
 	DeliveryAttempted      Action = "delivery.attempted"
 	DeliveryFinished       Action = "delivery.finished"
 
-	ScheduleCreated  Action = "schedule.created"
-	ScheduleUpdated  Action = "schedule.updated"
-	SchedulePaused   Action = "schedule.paused"
-	ScheduleResumed  Action = "schedule.resumed"
-	ScheduleDeleted  Action = "schedule.deleted"
-	ScheduleRunFired Action = "schedule.run_recorded"
+	ScheduleCreated     Action = "schedule.created"
+	ScheduleUpdated     Action = "schedule.updated"
+	SchedulePaused      Action = "schedule.paused"
+	ScheduleResumed     Action = "schedule.resumed"
+	ScheduleDeleted     Action = "schedule.deleted"
+	ScheduleRunRecorded Action = "schedule.run_recorded"
 	// ScheduleApprovalDecided: an approver approved or denied a schedule the policy gates.
 	ScheduleApprovalDecided Action = "schedule.approval_decided"
 )
@@ -50,7 +50,7 @@ var registered = map[Action]bool{
 	RecipientPolicyUpdated: true, DeliveryRequested: true, ApprovalDecided: true,
 	DeliveryAttempted: true, DeliveryFinished: true,
 	ScheduleCreated: true, ScheduleUpdated: true, SchedulePaused: true, ScheduleResumed: true,
-	ScheduleDeleted: true, ScheduleRunFired: true, ScheduleApprovalDecided: true,
+	ScheduleDeleted: true, ScheduleRunRecorded: true, ScheduleApprovalDecided: true,
 }
 
 func (a Action) known() bool { return registered[a] }

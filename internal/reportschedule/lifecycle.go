@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -211,7 +212,7 @@ func underSchedule(err error) error {
 // checkReport refuses a report, format set or package type a render would refuse, by
 // parsing the render the first run would make.
 func (s *Service) checkReport(t tenancy.Tenant, st settings.Settings, rec Record) error {
-	if rec.PackageType != "" && !contains(manifest.PackageTypes, rec.PackageType) {
+	if rec.PackageType != "" && !slices.Contains(manifest.PackageTypes, rec.PackageType) {
 		return problem.InvalidField("package_type", "unknown package type")
 	}
 	now := s.Clock.Now()
@@ -270,15 +271,6 @@ func checkDelivery(rec *Record) error {
 // packaged tells whether runs send a signed package (several formats or a package type)
 // rather than one artifact.
 func packaged(rec Record) bool { return rec.PackageType != "" || len(rec.Formats) > 1 }
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
 
 // SetStatus pauses, resumes or deletes a schedule. Pausing and deleting stop its firings;
 // resuming an active schedule or pausing a paused one changes nothing and writes nothing.

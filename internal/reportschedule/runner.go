@@ -356,7 +356,7 @@ func (s *Service) deferTo(ctx context.Context, tenantID string, rec Record, nomi
 func (s *Service) finish(ctx context.Context, tenantID string, rec *Record, run Run, outcome, reason string, update func(*Record)) error {
 	now := s.Clock.Now()
 	run.Outcome, run.Reason = outcome, reason
-	ev, err := evidence.New(evidence.Event{TenantID: tenantID, Action: evidence.ScheduleRunFired, ActorRole: "system",
+	ev, err := evidence.New(evidence.Event{TenantID: tenantID, Action: evidence.ScheduleRunRecorded, ActorRole: "system",
 		SubjectRefs: append([]string{rec.ScheduleRef, run.RunRef}, append(run.DeliveryRefs, run.ArtifactRefs...)...),
 		Details: map[string]any{"outcome": outcome, "reason": reason, "nominal_at": run.NominalAt, "revision": run.Revision,
 			"window_ref": run.WindowRef, "deferred_until": run.DeferredUntil, "recipient_count": len(rec.Delivery.Recipients)}}, now)
