@@ -220,7 +220,7 @@ func TestScheduledSendRetriesByItsPolicyThenDeadLetters(t *testing.T) {
 	}))
 	e.tickAt(t, "2026-11-29T08:00:00Z")
 	runs := e.runs(t, v.ScheduleRef)
-	if len(runs) != 1 || runs[0].Outcome != reportschedule.OutcomeRetryScheduled {
+	if len(runs) != 1 || runs[0].Outcome != reportschedule.OutcomeRetryScheduled || runs[0].DeliveryStatus != delivery.StatusRetryScheduled {
 		t.Fatalf("first attempt: %+v", runs)
 	}
 	admin := e.as("acme", auth.TenantAdmin)
@@ -237,6 +237,11 @@ func TestScheduledSendRetriesByItsPolicyThenDeadLetters(t *testing.T) {
 	e.tickAt(t, "2026-11-29T08:03:02Z")
 	if d := got(); d.Status != delivery.StatusDeadLettered || len(d.Attempts) != 3 {
 		t.Fatalf("after the policy's retries: %s with %d attempts", d.Status, len(d.Attempts))
+	}
+	// The run keeps the outcome it recorded, and shows where its send ended.
+	if runs := e.runs(t, v.ScheduleRef); len(runs) != 1 || runs[0].Outcome != reportschedule.OutcomeRetryScheduled ||
+		runs[0].DeliveryStatus != delivery.StatusDeadLettered {
+		t.Fatalf("the run after its send dead-lettered: %+v", runs)
 	}
 }
 

@@ -166,6 +166,9 @@ func (r Record) open() bool {
 	return false
 }
 
+// Final tells whether the delivery has reached a status nothing moves it from.
+func (r Record) Final() bool { return !r.open() }
+
 func idempotencyKey(tenantID string) string { return "T#" + tenantID + "#IDEM" }
 
 // InboxKey holds a tenant's portal inbox.

@@ -46,10 +46,13 @@ type Run struct {
 	ArtifactRefs  []string  `json:"artifact_refs"`
 	PackageRef    string    `json:"package_ref,omitempty"`
 	DeliveryRefs  []string  `json:"delivery_refs"`
-	EvidenceRefs  []string  `json:"evidence_refs"`
-	ClaimedAt     string    `json:"claimed_at"`
-	version       int64
-	key           string // its sort key, runKey of the nominal fire
+	// DeliveryStatus is the send's status: as the run left it, and read anew while the
+	// delivery can still move (a retry, an approval), so a run shows where its mail went.
+	DeliveryStatus string   `json:"delivery_status,omitempty"`
+	EvidenceRefs   []string `json:"evidence_refs"`
+	ClaimedAt      string   `json:"claimed_at"`
+	version        int64
+	key            string // its sort key, runKey of the nominal fire
 }
 
 func runsPartition(tenantID, scheduleID string) string {
@@ -315,6 +318,7 @@ func (s *Service) send(ctx context.Context, tenantID string, rec *Record, run Ru
 		return err
 	}
 	run.DeliveryRefs = append(run.DeliveryRefs, d.DeliveryRef)
+	run.DeliveryStatus = d.Status
 	outcome, ok := outcomeOf[d.Status]
 	if !ok {
 		outcome = OutcomeFailed
@@ -424,9 +428,30 @@ func (s *Service) Runs(ctx context.Context, tenantID, scheduleRef, cursor string
 	out := make([]Run, 0, len(page.Items))
 	for _, it := range page.Items {
 		var r Run
-		if json.Unmarshal(it.Data, &r) == nil {
-			out = append(out, r)
+		if json.Unmarshal(it.Data, &r) != nil {
+			continue
 		}
+		if err := s.refreshDelivery(ctx, tenantID, &r); err != nil {
+			return nil, "", err
+		}
+		out = append(out, r)
 	}
 	return out, page.Next, nil
+}
+
+// refreshDelivery reads the current status of a run's send while it may still change;
+// a final status is stored with the delivery, so it is read once at most per run shown.
+func (s *Service) refreshDelivery(ctx context.Context, tenantID string, r *Run) error {
+	if len(r.DeliveryRefs) == 0 || (r.DeliveryStatus != "" && (delivery.Record{Status: r.DeliveryStatus}).Final()) {
+		return nil
+	}
+	d, err := s.Sender.Get(ctx, tenantID, r.DeliveryRefs[len(r.DeliveryRefs)-1])
+	if _, ok := problem.As(err); ok { // a ref that no longer reads: the recorded status stands
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("run %s delivery: %w", r.RunRef, err)
+	}
+	r.DeliveryStatus = d.Status
+	return nil
 }
