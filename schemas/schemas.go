@@ -40,6 +40,8 @@ const (
 	TokenRotate    = "token-rotate-request.schema.json"
 	// ScheduleRequest is the body of POST .../schedules and PATCH .../schedules/{schedule}.
 	ScheduleRequest = "schedule-request.schema.json"
+	// TestDelivery is the body of POST .../settings/test-delivery.
+	TestDelivery = "test-delivery-request.schema.json"
 	// ErrorBody is the body of every 4xx/5xx answer (api.ErrorBody).
 	ErrorBody = "error.schema.json"
 )

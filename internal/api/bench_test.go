@@ -42,8 +42,8 @@ func BenchmarkScheduledRun(b *testing.B) {
 	if r := e.call("POST", ingestPath, op, jsonOf(b, map[string]any{"envelopes": envs}), nil); r.status != 202 {
 		b.Fatalf("ingest: %d %s", r.status, r.body)
 	}
+	n := 0 // across -count repetitions too: every send needs its own idempotency key
 	b.Run("direct", func(b *testing.B) {
-		n := 0
 		for b.Loop() {
 			// The same window a scheduled run reports on: the 366 days before now.
 			now := e.clock.Now()
@@ -84,6 +84,10 @@ func BenchmarkScheduledRun(b *testing.B) {
 		runs, _, err := e.app.Schedules.Runs(ctx, "acme", v.ScheduleRef, "", 100)
 		if err != nil || len(runs) == 0 || runs[0].Outcome != "sent" {
 			b.Fatalf("the schedule did not send: %+v %v", runs, err)
+		}
+		// Deleted, so a -count repetition times one schedule's run, not one more each time.
+		if r := e.call("DELETE", schedulesPath+"/"+v.ScheduleRef, op, nil, nil); r.status != 200 {
+			b.Fatalf("delete schedule: %d %s", r.status, r.body)
 		}
 	})
 }

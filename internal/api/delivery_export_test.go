@@ -74,7 +74,7 @@ func TestApprovalDecisionExportsWhatTheDeliveryRecorded(t *testing.T) {
 	if r := e.call("POST", distPath+gated.DistributionRef+"/approve", e.as("acme", auth.Approver), nil, nil); r.status != 200 {
 		t.Fatalf("approve: %d %s", r.status, r.body)
 	}
-	smtp := strings.Replace(goodSettings, `"mode": "ses"`, `"mode": "smtp", "credential_ref": "CAVRA_REPORT_SMTP_CREDENTIAL_REF"`, 1)
+	smtp := strings.Replace(goodSettings, `"mode": "ses"`, `"mode": "smtp", "smtp_host": "203.0.113.25", "credential_ref": "CAVRA_REPORT_SMTP_CREDENTIAL_REF"`, 1)
 	if r := e.call("PUT", settingsPath, admin, []byte(smtp), nil); r.status != 200 {
 		t.Fatalf("settings: %d %s", r.status, r.body)
 	}

@@ -158,3 +158,41 @@ func TestSettingsBadInputChangesNothing(t *testing.T) {
 		t.Fatalf("matching If-Match: %d %s", r.status, r.body)
 	}
 }
+
+// TestProviderTargetsAreCheckedWhenSaved refuses, with 400 naming the field and nothing
+// stored, a mode without what it needs, a webhook that is not https, and hosts on
+// loopback, link-local or private addresses (this deployment allows none).
+func TestProviderTargetsAreCheckedWhenSaved(t *testing.T) {
+	e := newEnv(t)
+	admin := e.as("acme", auth.TenantAdmin)
+	const ref = `"credential_ref":"CAVRA_REPORT_SMTP_CREDENTIAL_REF"`
+	for _, c := range []struct{ name, provider, field string }{
+		{"smtp without host", `"mode":"smtp","sender_address":"a@acme.example",` + ref, "delivery_provider.smtp_host"},
+		{"smtp without credential", `"mode":"smtp","smtp_host":"203.0.113.25","sender_address":"a@acme.example"`, "delivery_provider.credential_ref"},
+		{"loopback relay", `"mode":"smtp","smtp_host":"127.0.0.1","sender_address":"a@acme.example",` + ref, "delivery_provider.smtp_host"},
+		{"name of a loopback relay", `"mode":"microsoft365","smtp_host":"localhost","sender_address":"a@acme.example",` + ref, "delivery_provider.smtp_host"},
+		{"metadata service", `"mode":"sendgrid","smtp_host":"169.254.169.254","sender_address":"a@acme.example",` + ref, "delivery_provider.smtp_host"},
+		{"bad port", `"mode":"smtp","smtp_host":"203.0.113.25","smtp_port":70000,"sender_address":"a@acme.example",` + ref, "delivery_provider.smtp_port"},
+		{"plain text smtp", `"mode":"smtp","smtp_host":"203.0.113.25","smtp_security":"none","sender_address":"a@acme.example",` + ref, "delivery_provider.smtp_security"},
+		{"webhook without url", `"mode":"webhook","webhook_signing_secret_ref":"CAVRA_REPORT_WEBHOOK_REF"`, "delivery_provider.webhook_url"},
+		{"webhook over http", `"mode":"webhook","webhook_url":"http://203.0.113.25/hook","webhook_signing_secret_ref":"CAVRA_REPORT_WEBHOOK_REF"`, "delivery_provider.webhook_url"},
+		{"webhook with user info", `"mode":"webhook","webhook_url":"https://u:p@203.0.113.25/hook","webhook_signing_secret_ref":"CAVRA_REPORT_WEBHOOK_REF"`, "delivery_provider.webhook_url"},
+		{"webhook on a private address", `"mode":"webhook","webhook_url":"https://10.0.0.8/hook","webhook_signing_secret_ref":"CAVRA_REPORT_WEBHOOK_REF"`, "delivery_provider.webhook_url"},
+		{"webhook without secret", `"mode":"webhook","webhook_url":"https://203.0.113.25/hook"`, "delivery_provider.webhook_signing_secret_ref"},
+		{"grc webhook on loopback", `"mode":"ses","sender_address":"a@acme.example","grc_webhook_url":"https://[::1]/grc","grc_webhook_secret_ref":"CAVRA_REPORT_GRC_REF"`, "delivery_provider.grc_webhook_url"},
+		{"grc webhook without secret", `"mode":"ses","sender_address":"a@acme.example","grc_webhook_url":"https://203.0.113.25/grc"`, "delivery_provider.grc_webhook_secret_ref"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := e.evidenceCount("acme")
+			r := e.call("PUT", settingsPath, admin, []byte(`{"delivery_provider":{`+c.provider+`}}`), nil)
+			requireError(t, r, 400, "", c.field)
+			if e.evidenceCount("acme") != before || e.call("GET", settingsPath, admin, nil, nil).json(t)["configured"] != false {
+				t.Fatal("a refused save changed something")
+			}
+		})
+	}
+	ok := `{"delivery_provider":{"mode":"webhook","webhook_url":"https://203.0.113.25/hook","webhook_signing_secret_ref":"CAVRA_REPORT_WEBHOOK_REF"}}`
+	if r := e.call("PUT", settingsPath, admin, []byte(ok), nil); r.status != 200 {
+		t.Fatalf("a public https webhook: %d %s", r.status, r.body)
+	}
+}

@@ -50,7 +50,7 @@ type Services struct {
 
 // Build creates the services.
 func Build(p ports.Set) *Services {
-	st := settings.NewService(p.Items, p.Clock)
+	st := settings.NewService(p.Items, p.Clock, p.Egress)
 	s := &Services{
 		Tokens:   auth.NewTokens(p.Items, p.Clock, st.TokenLifetimes),
 		Tenants:  tenancy.NewRegistry(p.Items, p.Clock),

@@ -41,6 +41,14 @@ const (
 	// AISPM_AWS_ENDPOINT (the emulator target sends mail to moto, whose SES keeps raw MIME
 	// attachments); never set in AWS.
 	EnvSESEndpoint = "AISPM_SES_ENDPOINT"
+	// EnvAllowPrivateTargets ("true", or "false" embedded) lets tenants' SMTP relays and
+	// webhooks be on loopback, private or link-local addresses. A setting of the
+	// deployment, never of a tenant: off in AWS unless set, on by default embedded (the
+	// local server is one operator's machine, whose relay is often local).
+	EnvAllowPrivateTargets = "AISPM_ALLOW_PRIVATE_TARGETS"
+	// EnvTrustedCAFile is a PEM file of CA certificates trusted, beside the system's, by
+	// the TLS connections deliveries make (a private relay's CA); optional.
+	EnvTrustedCAFile = "AISPM_TRUSTED_CA_FILE"
 )
 
 // Embedded configures `aispm-reports serve`.
@@ -48,6 +56,9 @@ type Embedded struct {
 	Listen        string // loopback host:port
 	DataDir       string
 	PublicBaseURL string // where presigned object links point; derived from Listen by default
+	// AllowPrivateTargets: tenants' relays and webhooks may be on private addresses.
+	AllowPrivateTargets bool
+	TrustedCAFile       string
 }
 
 // LoadEmbedded reads the embedded configuration with defaults.
@@ -55,6 +66,9 @@ func LoadEmbedded(lookup Lookup) (Embedded, error) {
 	c := Embedded{
 		Listen:  get(lookup, EnvListen, "127.0.0.1:8787"),
 		DataDir: get(lookup, EnvDataDir, "data"),
+
+		AllowPrivateTargets: get(lookup, EnvAllowPrivateTargets, "true") != "false",
+		TrustedCAFile:       get(lookup, EnvTrustedCAFile, ""),
 	}
 	host, _, err := net.SplitHostPort(c.Listen)
 	if err != nil {
@@ -86,6 +100,9 @@ type AWS struct {
 	SESEndpoint             string // emulator only: the SES client's endpoint
 	ApprovalStateMachineARN string
 	ApprovalActivityARN     string
+	// AllowPrivateTargets: tenants' relays and webhooks may be on private addresses.
+	AllowPrivateTargets bool
+	TrustedCAFile       string
 }
 
 // LoadAWS reads the Lambda configuration; the table and bucket are required.
@@ -106,6 +123,9 @@ func LoadAWS(lookup Lookup) (AWS, error) {
 		SESEndpoint:             get(lookup, EnvSESEndpoint, ""),
 		ApprovalStateMachineARN: get(lookup, EnvApprovalStateMachineARN, ""),
 		ApprovalActivityARN:     get(lookup, EnvApprovalActivityARN, ""),
+
+		AllowPrivateTargets: get(lookup, EnvAllowPrivateTargets, "") == "true",
+		TrustedCAFile:       get(lookup, EnvTrustedCAFile, ""),
 	}
 	if (c.ApprovalStateMachineARN == "") != (c.ApprovalActivityARN == "") {
 		return AWS{}, fmt.Errorf("set both %s and %s, or neither", EnvApprovalStateMachineARN, EnvApprovalActivityARN)

@@ -8,11 +8,14 @@ package egress
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"syscall"
 	"time"
 )
@@ -26,6 +29,39 @@ type Policy struct {
 	AllowPrivate bool
 	// Resolver resolves host names at save time; nil is net.DefaultResolver.
 	Resolver *net.Resolver
+	// RootCAs verify the TLS servers deliveries reach; nil is the system's roots.
+	RootCAs *x509.CertPool
+}
+
+// New is the policy of a deployment: private targets allowed or not, and the system's
+// roots plus those in caFile ("" for none).
+func New(allowPrivate bool, caFile string) (Policy, error) {
+	p := Policy{AllowPrivate: allowPrivate}
+	if caFile != "" {
+		roots, err := LoadRoots(caFile)
+		if err != nil {
+			return Policy{}, err
+		}
+		p.RootCAs = roots
+	}
+	return p, nil
+}
+
+// LoadRoots returns the system's roots plus the PEM certificates in file: a deployment's
+// own CA (a private relay's, or the test relay's on an emulator).
+func LoadRoots(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("trusted CA file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("trusted CA file %s holds no PEM certificate", file)
+	}
+	return pool, nil
 }
 
 // nonPublic are the ranges no delivery may reach unless private targets are allowed,
@@ -38,7 +74,6 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("198.18.0.0/15"), // benchmarking
 	netip.MustParsePrefix("240.0.0.0/4"),   // reserved, and the broadcast address
 	netip.MustParsePrefix("64:ff9b::/96"),  // NAT64 could reach any IPv4 address
-	netip.MustParsePrefix("2001:db8::/32"), // documentation
 }
 
 // Public tells whether ip is an address on the public internet.
@@ -114,6 +149,7 @@ func (p Policy) Dialer(timeout time.Duration) *net.Dialer {
 func (p Policy) HTTPClient(timeout time.Duration) *http.Client {
 	tr := &http.Transport{
 		DialContext:           p.Dialer(10 * time.Second).DialContext,
+		TLSClientConfig:       &tls.Config{RootCAs: p.RootCAs, MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: timeout,
 		MaxIdleConnsPerHost:   2,

@@ -30,6 +30,8 @@ const (
 	ApprovalDecided        Action = "delivery.approval_decided"
 	DeliveryAttempted      Action = "delivery.attempted"
 	DeliveryFinished       Action = "delivery.finished"
+	// DeliveryTested is the setup wizard's test delivery through the tenant's provider.
+	DeliveryTested Action = "delivery.test_delivery"
 
 	ScheduleCreated     Action = "schedule.created"
 	ScheduleUpdated     Action = "schedule.updated"

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cavra-enterprise/aispm-reports/internal/approvalgate"
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
+	"github.com/cavra-enterprise/aispm-reports/internal/egress"
 	"github.com/cavra-enterprise/aispm-reports/internal/itemstore"
 	"github.com/cavra-enterprise/aispm-reports/internal/mailer"
 	"github.com/cavra-enterprise/aispm-reports/internal/objectstore"
@@ -27,6 +28,9 @@ type Set struct {
 	Clock     clock.Clock
 	Mailer    mailer.Sender
 	Gate      approvalgate.Gate
+	// Egress is the deployment's rule for the hosts tenants' deliveries may reach (SMTP
+	// relays, webhooks); the zero value allows public addresses only.
+	Egress egress.Policy
 }
 
 // Port names for Require.

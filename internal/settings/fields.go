@@ -3,6 +3,7 @@ package settings
 import (
 	"fmt"
 	"net/mail"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -97,6 +98,40 @@ var Fields = []Field{
 		check: func(s Settings) error {
 			return optionalMatch(s.DeliveryProvider.GRCExportPrefix, prefixPattern, "a lower-case path prefix")
 		}},
+	{Name: "CAVRA_REPORT_SMTP_HOST", Step: StepDelivery, Path: "delivery_provider.smtp_host", RequiredModes: []string{"smtp"},
+		Requirement: "a host name or address of the SMTP submission server, on a public address; required for smtp, an override of the preset for microsoft365, google_workspace and sendgrid",
+		check:       smtpHost},
+	{Name: "CAVRA_REPORT_SMTP_PORT", Step: StepDelivery, Path: "delivery_provider.smtp_port",
+		Requirement: "1 to 65535, or 0 for the preset (587)",
+		check:       func(s Settings) error { return between(s.DeliveryProvider.SMTPPort, 0, 65535) }},
+	{Name: "CAVRA_REPORT_SMTP_SECURITY", Step: StepDelivery, Path: "delivery_provider.smtp_security",
+		Requirement: "starttls or implicit, or empty for the preset (starttls); never plain text",
+		check: func(s Settings) error {
+			if s.DeliveryProvider.SMTPSecurity == "" {
+				return nil
+			}
+			return oneOf(s.DeliveryProvider.SMTPSecurity, []string{"starttls", "implicit"})
+		}},
+	{Name: "CAVRA_REPORT_SMTP_USERNAME", Step: StepDelivery, Path: "delivery_provider.smtp_username",
+		Requirement: "at most 254 characters; empty for the preset's (apikey for sendgrid, else the sender address)",
+		check:       func(s Settings) error { return textLen(s.DeliveryProvider.SMTPUsername, 0, 254) }},
+	{Name: "CAVRA_REPORT_WEBHOOK_URL", Step: StepDelivery, Path: "delivery_provider.webhook_url", RequiredModes: []string{"webhook"},
+		Requirement: "an https URL on a public address; required for webhook",
+		check: func(s Settings) error {
+			return webhookURL(s.DeliveryProvider.WebhookURL, s.DeliveryProvider.Mode == "webhook")
+		}},
+	{Name: "CAVRA_REPORT_GRC_WEBHOOK_URL", Step: StepDelivery, Path: "delivery_provider.grc_webhook_url",
+		Requirement: "an https URL on a public address notified of each GRC export, or empty",
+		check:       func(s Settings) error { return webhookURL(s.DeliveryProvider.GRCWebhookURL, false) }},
+	{Name: "CAVRA_REPORT_GRC_WEBHOOK_SECRET_REF", Step: StepDelivery, Path: "delivery_provider.grc_webhook_secret_ref", SecretRef: true,
+		Requirement: "a Secrets Manager or SSM parameter ARN, or a CAVRA_REPORT_*_REF name; required with a GRC webhook URL",
+		check: func(s Settings) error {
+			r := s.DeliveryProvider.GRCWebhookSecretRef
+			if r == "" && s.DeliveryProvider.GRCWebhookURL != "" {
+				return fmt.Errorf("required with grc_webhook_url")
+			}
+			return secretRef(r)
+		}},
 	{Name: "CAVRA_REPORT_MAX_ATTACHMENT_BYTES", Step: StepDelivery, Path: "delivery_provider.max_attachment_bytes", Required: true,
 		Requirement: "1024 to 10485760 bytes",
 		check:       func(s Settings) error { return between(s.DeliveryProvider.MaxAttachmentBytes, 1024, 10<<20) }},
@@ -156,7 +191,10 @@ var Fields = []Field{
 		check:       func(s Settings) error { return between(s.AccessTokens.MaxTTLDays, 1, MaxTokenTTLDays) }},
 }
 
-var regionPattern = lazyregexp.New(`^[a-z]{2}(-gov)?-[a-z]+-\d$`)
+var (
+	regionPattern = lazyregexp.New(`^[a-z]{2}(-gov)?-[a-z]+-\d$`)
+	hostPattern   = lazyregexp.New(`^([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$|^[0-9a-fA-F:.]+$`)
+)
 
 // emailModes deliver by email and so need a sender address; credentialModes also need a
 // credential reference (SES uses the service's own IAM role).
@@ -200,6 +238,36 @@ func webhookRef(s Settings) error {
 		return fmt.Errorf("required when mode is webhook")
 	}
 	return secretRef(r)
+}
+
+func smtpHost(s Settings) error {
+	h := s.DeliveryProvider.SMTPHost
+	if h == "" {
+		if s.DeliveryProvider.Mode == "smtp" {
+			return fmt.Errorf("required when mode is smtp")
+		}
+		return nil
+	}
+	if len(h) > 253 || !hostPattern.MatchString(h) {
+		return fmt.Errorf("must be a host name or an IP address")
+	}
+	return nil
+}
+
+// webhookURL accepts an https URL with a host and nothing that could carry a credential
+// (no user info) or be ignored (no fragment).
+func webhookURL(raw string, required bool) error {
+	if raw == "" {
+		if required {
+			return fmt.Errorf("required when mode is webhook")
+		}
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.Hostname() == "" || u.User != nil || u.Fragment != "" || u.Opaque != "" {
+		return fmt.Errorf("must be an https URL with a host, without user info or fragment")
+	}
+	return nil
 }
 
 func secretRef(r string) error {

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/cavra-enterprise/aispm-reports/internal/canonjson"
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
+	"github.com/cavra-enterprise/aispm-reports/internal/egress"
 	"github.com/cavra-enterprise/aispm-reports/internal/evidence"
 	"github.com/cavra-enterprise/aispm-reports/internal/itemstore"
 	"github.com/cavra-enterprise/aispm-reports/internal/problem"
@@ -22,13 +24,26 @@ type Store interface {
 	Transact(ctx context.Context, writes []itemstore.Write) error
 }
 
-// Service reads and writes tenant settings.
-type Service struct {
-	items Store
-	clock clock.Clock
+// Targets checks, when settings are saved, that a host the tenant names is one outbound
+// deliveries may reach (egress.Policy): the deployment's rule, not the tenant's.
+type Targets interface {
+	CheckHost(ctx context.Context, host string) error
 }
 
-func NewService(items Store, clk clock.Clock) *Service { return &Service{items: items, clock: clk} }
+// Service reads and writes tenant settings.
+type Service struct {
+	items   Store
+	clock   clock.Clock
+	targets Targets
+}
+
+// NewService returns the settings service; targets checks the hosts a save names.
+func NewService(items Store, clk clock.Clock, targets Targets) *Service {
+	if targets == nil {
+		targets = egress.Policy{} // the strict rule: public addresses only
+	}
+	return &Service{items: items, clock: clk, targets: targets}
+}
 
 // Current is the stored settings with their version.
 type Current struct {
@@ -45,6 +60,46 @@ type stored struct {
 }
 
 func key(tenantID string) (string, string) { return "T#" + tenantID, "SETTINGS" }
+
+// Statuses of a test delivery (the public delivery-audit-event's).
+const (
+	TestPassed = "test_passed"
+	TestFailed = "failed"
+)
+
+// TestDeliveryOutcome is the last test delivery through the tenant's provider: shown with
+// the settings, written by the delivery service. No address, no provider answer.
+type TestDeliveryOutcome struct {
+	TestRef        string `json:"test_ref"`
+	Mode           string `json:"mode"`
+	Status         string `json:"status"` // TestPassed or TestFailed
+	FailureClass   string `json:"failure_class,omitempty"`
+	StatusClass    string `json:"provider_status_class,omitempty"`
+	RecipientCount int    `json:"recipient_count"`
+	ActorRole      string `json:"actor_role"`
+	TestedAt       string `json:"tested_at"`
+	EvidenceRef    string `json:"evidence_ref"`
+}
+
+// TestDeliveryKey is where the last test delivery's outcome is kept.
+func TestDeliveryKey(tenantID string) (string, string) { return "T#" + tenantID, "SETTINGS#TEST_DELIVERY" }
+
+// LastTestDelivery returns the tenant's last test delivery, nil before the first.
+func (s *Service) LastTestDelivery(ctx context.Context, tenantID string) (*TestDeliveryOutcome, error) {
+	pk, sk := TestDeliveryKey(tenantID)
+	it, err := s.items.Get(ctx, pk, sk)
+	if errors.Is(err, itemstore.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read last test delivery: %w", err)
+	}
+	var out TestDeliveryOutcome
+	if err := json.Unmarshal(it.Data, &out); err != nil {
+		return nil, fmt.Errorf("decode last test delivery: %w", err)
+	}
+	return &out, nil
+}
 
 // Get returns the tenant's settings, or the defaults (Configured false) when none are saved.
 func (s *Service) Get(ctx context.Context, tenantID, displayName string) (Current, error) {
@@ -119,6 +174,9 @@ func (s *Service) Put(ctx context.Context, r PutRequest) (Current, string, error
 	if err != nil {
 		return Current{}, "", err
 	}
+	if err := s.checkTargets(ctx, next.DeliveryProvider); err != nil {
+		return Current{}, "", err
+	}
 	prev, err := s.Get(ctx, r.TenantID, r.DisplayName)
 	if err != nil {
 		return Current{}, "", err
@@ -147,6 +205,27 @@ func (s *Service) Put(ctx context.Context, r PutRequest) (Current, string, error
 		return Current{}, "", err
 	}
 	return nextCur, ev.Ref, nil
+}
+
+// checkTargets refuses a host that resolves to a loopback, private or link-local address
+// (unless the deployment allows private targets), before anything is stored; every
+// connection is checked again when it is made.
+func (s *Service) checkTargets(ctx context.Context, dp DeliveryProvider) error {
+	hosts := []struct{ path, host string }{{"delivery_provider.smtp_host", dp.SMTPHost}}
+	for _, u := range []struct{ path, raw string }{{"delivery_provider.webhook_url", dp.WebhookURL}, {"delivery_provider.grc_webhook_url", dp.GRCWebhookURL}} {
+		if parsed, err := url.Parse(u.raw); err == nil && u.raw != "" {
+			hosts = append(hosts, struct{ path, host string }{u.path, parsed.Hostname()})
+		}
+	}
+	for _, h := range hosts {
+		if h.host == "" {
+			continue
+		}
+		if err := s.targets.CheckHost(ctx, h.host); err != nil {
+			return problem.InvalidField(h.path, "must reach a public address: "+err.Error())
+		}
+	}
+	return nil
 }
 
 func (s *Service) write(ctx context.Context, tenantID string, prev Current, st stored, ev evidence.Record) error {

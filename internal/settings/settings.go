@@ -35,6 +35,19 @@ type DeliveryProvider struct {
 	WebhookSigningSecretRef string `json:"webhook_signing_secret_ref,omitempty"`
 	GRCExportPrefix         string `json:"grc_export_prefix,omitempty"`
 	MaxAttachmentBytes      int    `json:"max_attachment_bytes"`
+	// The SMTP family's submission server: required for mode smtp; for microsoft365,
+	// google_workspace and sendgrid each overrides the provider's preset when set.
+	SMTPHost     string `json:"smtp_host,omitempty"`
+	SMTPPort     int    `json:"smtp_port,omitempty"`
+	SMTPSecurity string `json:"smtp_security,omitempty"` // starttls | implicit
+	SMTPUsername string `json:"smtp_username,omitempty"`
+	// WebhookURL receives every delivery in mode webhook, signed with the secret
+	// WebhookSigningSecretRef names.
+	WebhookURL string `json:"webhook_url,omitempty"`
+	// GRCWebhookURL, when set, is notified of each GRC export, signed with the secret
+	// GRCWebhookSecretRef names.
+	GRCWebhookURL       string `json:"grc_webhook_url,omitempty"`
+	GRCWebhookSecretRef string `json:"grc_webhook_secret_ref,omitempty"`
 }
 
 type RecipientGovernance struct {

@@ -28,7 +28,7 @@ func TestSecretReferencesAreAccepted(t *testing.T) {
 		"arn:aws:ssm:us-east-1:123456789012:parameter/reports/sendgrid",
 		"CAVRA_REPORT_SMTP_CREDENTIAL_REF",
 	} {
-		body := `{"delivery_provider":{"mode":"smtp","sender_address":"r@acme.example","credential_ref":"` + ref + `"}}`
+		body := `{"delivery_provider":{"mode":"smtp","smtp_host":"203.0.113.25","sender_address":"r@acme.example","credential_ref":"` + ref + `"}}`
 		if _, err := settings.Parse([]byte(body), "Org"); err != nil {
 			t.Errorf("%s refused: %v", ref, err)
 		}

@@ -24,7 +24,7 @@ func FromPorts(p ports.Set) (api.Handlers, error) {
 	if err := p.Require(ports.Items, ports.Objects, ports.Clock); err != nil {
 		return nil, err
 	}
-	st := settings.NewService(p.Items, p.Clock)
+	st := settings.NewService(p.Items, p.Clock, p.Egress)
 	return Handlers(ingest.NewService(p.Items, p.Objects, st.OperationalRetentionDays, p.Clock)), nil
 }
 

@@ -28,7 +28,7 @@ func FromPorts(p ports.Set) (api.Handlers, error) {
 	if err := p.Require(ports.Items, ports.Clock); err != nil {
 		return nil, err
 	}
-	return Handlers(tenancy.NewRegistry(p.Items, p.Clock), settings.NewService(p.Items, p.Clock)), nil
+	return Handlers(tenancy.NewRegistry(p.Items, p.Clock), settings.NewService(p.Items, p.Clock, p.Egress)), nil
 }
 
 func getSettings(ctx context.Context, tenants api.TenantSource, st *settings.Service, r api.Request) (api.Response, error) {
@@ -40,7 +40,17 @@ func getSettings(ctx context.Context, tenants api.TenantSource, st *settings.Ser
 	if err != nil {
 		return api.Response{}, err
 	}
-	return api.WithETag(api.JSON(http.StatusOK, cur), cur.Version), nil
+	last, err := st.LastTestDelivery(ctx, t.ID)
+	if err != nil {
+		return api.Response{}, err
+	}
+	return api.WithETag(api.JSON(http.StatusOK, getSettingsBody{Current: cur, LastTestDelivery: last}), cur.Version), nil
+}
+
+// getSettingsBody is the settings with the outcome of the last test delivery, if any.
+type getSettingsBody struct {
+	settings.Current
+	LastTestDelivery *settings.TestDeliveryOutcome `json:"last_test_delivery,omitempty"`
 }
 
 type putSettingsBody struct {

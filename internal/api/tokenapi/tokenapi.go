@@ -82,6 +82,6 @@ func FromPorts(p ports.Set) (api.Handlers, error) {
 	if err := p.Require(ports.Items, ports.Clock); err != nil {
 		return nil, err
 	}
-	st := settings.NewService(p.Items, p.Clock)
+	st := settings.NewService(p.Items, p.Clock, p.Egress)
 	return Handlers(auth.NewTokens(p.Items, p.Clock, st.TokenLifetimes)), nil
 }

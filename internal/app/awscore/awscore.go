@@ -20,6 +20,7 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/awsadapter/dynamostore"
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
 	"github.com/cavra-enterprise/aispm-reports/internal/config"
+	"github.com/cavra-enterprise/aispm-reports/internal/egress"
 	"github.com/cavra-enterprise/aispm-reports/internal/lambdaapi"
 	"github.com/cavra-enterprise/aispm-reports/internal/ports"
 	"github.com/cavra-enterprise/aispm-reports/internal/scheduler"
@@ -32,10 +33,15 @@ func OpenItems(cfg config.AWS, lookup config.Lookup) (ports.Set, aws.Config, err
 	if err != nil {
 		return ports.Set{}, aws.Config{}, err
 	}
+	out, err := egress.New(cfg.AllowPrivateTargets, cfg.TrustedCAFile)
+	if err != nil {
+		return ports.Set{}, aws.Config{}, err
+	}
 	p := ports.Set{
 		Items:     dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, clock.System{}),
 		Clock:     clock.System{},
 		Scheduler: unconfiguredScheduler{},
+		Egress:    out,
 	}
 	return p, awsCfg, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/cavra-enterprise/aispm-reports/internal/app"
 	"github.com/cavra-enterprise/aispm-reports/internal/clock"
 	"github.com/cavra-enterprise/aispm-reports/internal/config"
+	"github.com/cavra-enterprise/aispm-reports/internal/egress"
 	"github.com/cavra-enterprise/aispm-reports/internal/embedded/emlmail"
 	"github.com/cavra-enterprise/aispm-reports/internal/embedded/keysigner"
 	"github.com/cavra-enterprise/aispm-reports/internal/embedded/localgate"
@@ -87,7 +88,13 @@ func Open(ctx context.Context, cfg config.Embedded, clk clock.Clock) (*App, erro
 		gates.Close()
 		return fail(err)
 	}
-	svc = app.Build(ports.Set{Items: items, Objects: objects, Scheduler: sched, Signer: sg, Clock: clk, Mailer: outbox, Gate: gates})
+	out, err := egress.New(cfg.AllowPrivateTargets, cfg.TrustedCAFile)
+	if err != nil {
+		gates.Close()
+		return fail(err)
+	}
+	svc = app.Build(ports.Set{Items: items, Objects: objects, Scheduler: sched, Signer: sg, Clock: clk, Mailer: outbox, Gate: gates,
+		Egress: out})
 	// Presigned downloads are checked against the artifact records, and refusals are evidenced.
 	objects.SetDownloadGuard(svc.Artifacts)
 	return &App{Services: svc, Items: items, Objects: objects, Scheduler: sched, KeySigner: sg, Outbox: outbox, Gates: gates}, nil
