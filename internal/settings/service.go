@@ -82,7 +82,9 @@ type TestDeliveryOutcome struct {
 }
 
 // TestDeliveryKey is where the last test delivery's outcome is kept.
-func TestDeliveryKey(tenantID string) (string, string) { return "T#" + tenantID, "SETTINGS#TEST_DELIVERY" }
+func TestDeliveryKey(tenantID string) (string, string) {
+	return "T#" + tenantID, "SETTINGS#TEST_DELIVERY"
+}
 
 // LastTestDelivery returns the tenant's last test delivery, nil before the first.
 func (s *Service) LastTestDelivery(ctx context.Context, tenantID string) (*TestDeliveryOutcome, error) {
